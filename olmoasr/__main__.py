@@ -1,0 +1,5 @@
+"""`python -m olmoasr ...` (also what `torchrun -m olmoasr train` runs)."""
+
+from olmoasr.cli.main import main
+
+main()

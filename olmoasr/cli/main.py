@@ -1,0 +1,94 @@
+"""The `olmoasr` command: discovers command modules in this package and runs them with one-line errors."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+
+import typer
+
+try:  # typer >= 0.20 vendors click as typer._click; older typer uses click itself
+    from typer._click import exceptions as click
+except ImportError:  # pragma: no cover
+    from click import exceptions as click
+
+import olmoasr
+from olmoasr.errors import OlmoasrError
+
+HELP = (
+    "olmoasr: raw web audio + transcripts -> filtered training data -> trained, evaluated ASR models.\n\n"
+    "Every data stage reads and writes the same JSONL records, skips finished shards on re-run, and "
+    "reports bad inputs as one line each. Run `olmoasr COMMAND --help` for a runnable example."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"olmoasr {olmoasr.__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="olmoasr",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    ) -> None:
+        """olmoasr command line."""
+
+    modules = []
+    package = importlib.import_module("olmoasr.cli")
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") or info.name == "main":
+            continue
+        module = importlib.import_module(f"olmoasr.cli.{info.name}")
+        if hasattr(module, "register"):
+            modules.append(module)
+    for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 100)):
+        module.register(app)
+    return app
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point: one line on stderr and a non-zero exit for every error a user can cause."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app = build_app()
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="olmoasr", standalone_mode=False)
+    except click.NoArgsIsHelpError:
+        return 0  # the help text was already printed
+    except click.UsageError as err:
+        hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
+        print(f"error: {err.format_message()}{hint}", file=sys.stderr)
+        return 2
+    except click.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 130
+    except click.Exit as err:
+        return err.exit_code
+    except OlmoasrError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

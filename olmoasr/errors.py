@@ -1,0 +1,45 @@
+"""Typed errors. Every error a user can cause carries a one-line message that names the file (and line)."""
+
+from __future__ import annotations
+
+
+class OlmoasrError(Exception):
+    """Base class: the CLI prints `str(err)` as one line and exits non-zero, without a traceback."""
+
+
+class UsageError(OlmoasrError):
+    """A wrong path, option or argument combination."""
+
+
+class ConfigError(OlmoasrError):
+    """A YAML config that does not load or names an unknown key / tagger / field."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+class InputError(OlmoasrError):
+    """One bad input item (a file or a line). Jobs count these and go on with the rest."""
+
+    def __init__(self, path: str, reason: str, message: str, line: int | None = None):
+        self.path = path
+        self.reason = reason
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class AudioError(InputError):
+    """Audio that is missing, corrupt, empty or undecodable."""
+
+    def __init__(self, path: str, reason: str, message: str):
+        super().__init__(path, reason, message)
+
+
+class TranscriptError(InputError):
+    """A transcript that is empty or cannot be parsed as SRT/WebVTT."""
+
+
+class HubUnavailableError(OlmoasrError):
+    """The Hugging Face Hub cannot be reached (offline) or the file is not there."""

@@ -1,0 +1,59 @@
+"""Write-to-temporary-then-rename, so a killed job never leaves a half-written file under a final name."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A unique temporary name in the same directory (same filesystem, so the rename is atomic)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path; on success fsync and rename it to `path`, on error remove it."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(final)
+    try:
+        yield tmp
+        if tmp.is_file():
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> int:
+    """Delete leftovers of killed writers (`.<name>.tmp-*`). Returns how many were removed."""
+    removed = 0
+    root = Path(directory)
+    if not root.is_dir():
+        return 0
+    for tmp in root.rglob(".*.tmp-*"):
+        with contextlib.suppress(OSError):
+            if tmp.is_dir():
+                import shutil
+
+                shutil.rmtree(tmp)
+            else:
+                tmp.unlink()
+            removed += 1
+    return removed

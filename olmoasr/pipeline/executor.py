@@ -1,0 +1,332 @@
+"""One executor for every data stage (prep, tag, filter, sample, ...).
+
+A stage is split into independent tasks, one per output shard (optionally split into parts so a single
+huge shard still uses every core). The executor runs the tasks that have no completion marker, in a
+process pool with a rich progress bar, and writes each task's marker LAST, after the task's outputs were
+renamed into place. Re-running a stage therefore skips finished shards in seconds, and a run killed at
+any point (SIGKILL included) and re-run ends with exactly the outputs of an uninterrupted run.
+
+Markers live in `<output_dir>/.olmoasr/<stage>/<shard>[.part-K].done.json` and hold the task's stats,
+so the final summary of a resumed run equals that of a run done in one go.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import queue
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from olmoasr.errors import OlmoasrError
+from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
+
+Stats = dict[str, float]
+ProgressFn = Callable[[int], None]
+
+MARKER_DIR = ".olmoasr"
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One unit of work. `shard` names the output shard; `part`/`num_parts` split one shard."""
+
+    shard: str
+    inputs: tuple[str, ...] = ()
+    part: int = 0
+    num_parts: int = 1
+    weight: float = 1.0  # relative size, for progress and scheduling (largest first)
+
+    @property
+    def key(self) -> str:
+        return self.shard if self.num_parts == 1 else f"{self.shard}.part-{self.part:04d}"
+
+
+class Stage(Protocol):
+    """What a data stage provides to the executor. Must be picklable (it is sent to worker processes)."""
+
+    name: str
+    output_dir: Path
+
+    def plan(self) -> list[ShardTask]: ...
+
+    def run_task(self, task: ShardTask, progress: ProgressFn) -> Stats:
+        """Process one task; write its outputs atomically; return additive stats."""
+        ...
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:
+        """Combine the parts of a split shard into the shard's final outputs (only if parts are used)."""
+        ...
+
+
+@dataclass
+class StageReport:
+    stage: str
+    tasks_total: int = 0
+    tasks_skipped: int = 0
+    tasks_run: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    stats: Stats = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def merge_stats(into: Stats, other: Stats) -> Stats:
+    for key, value in other.items():
+        into[key] = into.get(key, 0) + value
+    return into
+
+
+def marker_path(output_dir: Path, stage: str, task_key: str) -> Path:
+    return Path(output_dir) / MARKER_DIR / stage / f"{task_key}.done.json"
+
+
+def read_marker(path: Path) -> Stats | None:
+    try:
+        return orjson.loads(path.read_bytes())["stats"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_marker(path: Path, stats: Stats) -> None:
+    atomic_write_bytes(path, orjson.dumps({"stats": stats, "finished": time.time()}))
+
+
+# ---------------------------------------------------------------------------------------- workers
+
+_progress_queue: Any = None
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+    # One BLAS/torch thread per worker process: the pool itself uses the cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency, but data stages do not need it
+        pass
+
+
+def _queue_progress(n: int) -> None:
+    if _progress_queue is not None and n:
+        _progress_queue.put(n)
+
+
+def execute_task(stage: Stage, task: ShardTask, progress: ProgressFn | None = None) -> Stats:
+    """Run one task and write its marker (last). Used by every executor backend."""
+    stats = stage.run_task(task, progress or _queue_progress)
+    write_marker(marker_path(stage.output_dir, stage.name, task.key), stats)
+    return stats
+
+
+def _run_in_worker(stage: Stage, task: ShardTask) -> Stats:
+    return execute_task(stage, task)
+
+
+def _finish_shard_if_complete(stage: Stage, task: ShardTask) -> Stats | None:
+    """After a part finishes: if every part of its shard is done, merge them and mark the shard."""
+    parts = [
+        marker_path(stage.output_dir, stage.name, ShardTask(task.shard, (), k, task.num_parts).key)
+        for k in range(task.num_parts)
+    ]
+    if not all(p.exists() for p in parts):
+        return None
+    stats = stage.merge_parts(task.shard, task.num_parts)
+    write_marker(marker_path(stage.output_dir, stage.name, task.shard), stats)
+    return stats
+
+
+# ---------------------------------------------------------------------------------------- executor
+
+
+class LocalExecutor:
+    """Process pool on this machine (`workers=1` runs inline, in this process)."""
+
+    def __init__(self, workers: int | None = None, show_progress: bool = True):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.show_progress = show_progress
+
+    def run(self, stage: Stage, on_failure: Callable[[str, str], None] | None = None) -> StageReport:
+        started = time.perf_counter()
+        report = StageReport(stage=stage.name)
+        Path(stage.output_dir).mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(stage.output_dir)
+        tasks = stage.plan()
+        report.tasks_total = len(tasks)
+        pending: list[ShardTask] = []
+        finished_shards: set[str] = set()
+        for task in tasks:
+            done = read_marker(marker_path(stage.output_dir, stage.name, task.shard))
+            if done is not None:
+                if task.shard not in finished_shards:
+                    merge_stats(report.stats, done)
+                    finished_shards.add(task.shard)
+                report.tasks_skipped += 1
+                continue
+            part_done = task.num_parts > 1 and read_marker(
+                marker_path(stage.output_dir, stage.name, task.key)
+            )
+            if part_done:
+                report.tasks_skipped += 1
+                # All parts may have finished before a crash that hit the merge: merge now.
+                merged = _finish_shard_if_complete(stage, task)
+                if merged is not None and task.shard not in finished_shards:
+                    merge_stats(report.stats, merged)
+                    finished_shards.add(task.shard)
+                continue
+            pending.append(task)
+        pending.sort(key=lambda t: -t.weight)
+
+        def record_failure(task: ShardTask, message: str) -> None:
+            report.failures.append((task.key, message))
+            if on_failure is not None:
+                on_failure(task.key, message)
+
+        def task_done(task: ShardTask, stats: Stats) -> None:
+            report.tasks_run += 1
+            if task.num_parts == 1:
+                merge_stats(report.stats, stats)
+                return
+            merged = _finish_shard_if_complete(stage, task)
+            if merged is not None:
+                merge_stats(report.stats, merged)
+
+        with _Progress(stage.name, pending, self.show_progress) as bar:
+            if self.workers == 1 or len(pending) <= 1:
+                for task in pending:
+                    try:
+                        stats = execute_task(stage, task, bar.advance_items)
+                    except Exception as err:  # a task failure never stops the other shards
+                        record_failure(task, _describe(err))
+                    else:
+                        task_done(task, stats)
+                    bar.task_finished(task)
+            else:
+                self._run_pool(stage, pending, bar, task_done, record_failure)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run_pool(self, stage, pending, bar, task_done, record_failure) -> None:
+        ctx = mp.get_context("spawn")
+        progress_queue = ctx.Queue()
+        with cf.ProcessPoolExecutor(
+            max_workers=min(self.workers, len(pending)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(progress_queue,),
+        ) as pool:
+            futures = {pool.submit(_run_in_worker, stage, task): task for task in pending}
+            not_done = set(futures)
+            try:
+                while not_done:
+                    done, not_done = cf.wait(not_done, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                    _drain(progress_queue, bar)
+                    for future in done:
+                        task = futures[future]
+                        try:
+                            stats = future.result()
+                        except Exception as err:
+                            record_failure(task, _describe(err))
+                        else:
+                            task_done(task, stats)
+                        bar.task_finished(task)
+                _drain(progress_queue, bar)
+            except KeyboardInterrupt:
+                for future in not_done:
+                    future.cancel()
+                raise
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, OlmoasrError):
+        return str(err)
+    if isinstance(err, cf.process.BrokenProcessPool):
+        return "worker process died (out of memory or killed)"
+    tb = traceback.extract_tb(err.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"{type(err).__name__}: {err}{where}"
+
+
+def _drain(progress_queue: Any, bar: _Progress) -> None:
+    while True:
+        try:
+            bar.advance_items(progress_queue.get_nowait())
+        except queue.Empty:
+            return
+        except (OSError, ValueError):
+            return
+
+
+class _Progress:
+    """Rich progress over tasks (and items inside them, when tasks report items)."""
+
+    def __init__(self, stage: str, tasks: Iterable[ShardTask], enabled: bool):
+        self.enabled = enabled and bool(tasks)
+        self.total = len(list(tasks))
+        self._progress = None
+        self._task_id = None
+        self._items_id = None
+        self.stage = stage
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            from olmoasr.console import stderr_console
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=stderr_console(),
+                transient=False,
+            )
+            self._progress.start()
+            self._task_id = self._progress.add_task(f"{self.stage} shards", total=self.total)
+            self._items_id = self._progress.add_task("items", total=None)
+        return self
+
+    def advance_items(self, n: int) -> None:
+        if self._progress is not None and n:
+            self._progress.advance(self._items_id, n)
+
+    def task_finished(self, task: ShardTask) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task_id, 1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def run_stage(
+    stage: Stage,
+    workers: int | None = None,
+    show_progress: bool = True,
+    executor: Any = None,
+) -> StageReport:
+    """Run `stage` on `executor` (default: the local process pool)."""
+    executor = executor or LocalExecutor(workers=workers, show_progress=show_progress)
+    return executor.run(stage)

@@ -1,0 +1,63 @@
+"""Caption time strings <-> integer milliseconds.
+
+The original records store times as strings: `HH:MM:SS,mmm` (segment ranges, SRT) and `HH:MM:SS.mmm`
+(VTT, `norm_end`). Everything inside olmoasr computes in integer milliseconds (no wrap-around on
+negative arithmetic, no datetime parsing in hot loops) and formats only when writing records.
+"""
+
+from __future__ import annotations
+
+
+def parse_time_ms(text: str) -> int:
+    """`HH:MM:SS.mmm`, `HH:MM:SS,mmm`, `MM:SS.mmm` or `SS.mmm` -> milliseconds. Raises ValueError."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty time")
+    main, sep, frac = text.replace(",", ".").partition(".")
+    parts = main.split(":")
+    if len(parts) > 3 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"bad time {text!r}")
+    seconds = 0
+    for p in parts:
+        seconds = seconds * 60 + int(p)
+    millis = 0
+    if sep:
+        frac = frac.strip()
+        if not frac.isdigit():
+            raise ValueError(f"bad time {text!r}")
+        millis = int((frac + "000")[:3])
+    return seconds * 1000 + millis
+
+
+def format_time_ms(ms: int, sep: str = ".") -> str:
+    """Milliseconds -> `HH:MM:SS<sep>mmm` (sep `.` for VTT, `,` for SRT and segment ranges)."""
+    if ms < 0:
+        raise ValueError(f"negative time {ms} ms")
+    hours, rem = divmod(int(ms), 3_600_000)
+    minutes, rem = divmod(rem, 60_000)
+    seconds, millis = divmod(rem, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{sep}{millis:03d}"
+
+
+def format_range_ms(start_ms: int, end_ms: int) -> str:
+    """The original's segment range string: `HH:MM:SS,mmm_HH:MM:SS,mmm`."""
+    return f"{format_time_ms(start_ms, ',')}_{format_time_ms(end_ms, ',')}"
+
+
+def parse_range_ms(text: str) -> tuple[int, int]:
+    """`HH:MM:SS,mmm_HH:MM:SS,mmm` -> (start_ms, end_ms)."""
+    start, sep, end = text.partition("_")
+    if not sep:
+        raise ValueError(f"bad time range {text!r}")
+    return parse_time_ms(start), parse_time_ms(end)
+
+
+def norm_end_to_ms(value: int | float | str | None) -> int | None:
+    """The original's `norm_end` is an int of ms (30000 for no-speech) or a relative `HH:MM:SS.mmm`."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"bad norm_end {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    return parse_time_ms(value)
