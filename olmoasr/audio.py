@@ -25,8 +25,28 @@ AudioSource = str | os.PathLike[str] | bytes | BinaryIO
 
 AUDIO_EXTENSIONS = frozenset(
     {
-        ".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".oga", ".wma", ".webm",
-        ".mp4", ".mkv", ".mov", ".avi", ".m4v", ".3gp", ".amr", ".aiff", ".aif", ".au", ".caf", ".mka",
+        ".wav",
+        ".flac",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".ogg",
+        ".opus",
+        ".oga",
+        ".wma",
+        ".webm",
+        ".mp4",
+        ".mkv",
+        ".mov",
+        ".avi",
+        ".m4v",
+        ".3gp",
+        ".amr",
+        ".aiff",
+        ".aif",
+        ".au",
+        ".caf",
+        ".mka",
     }
 )
 
@@ -187,9 +207,7 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
         stream = container.add_stream(codec, rate=rate, layout="mono")
         frame_size = stream.codec_context.frame_size or 1024
         pcm = (
-            np.clip(np.round(resampled * 32768.0), -32768, 32767).astype(np.int16)
-            if sample_fmt == "s16"
-            else resampled
+            np.clip(np.round(resampled * 32768.0), -32768, 32767).astype(np.int16) if sample_fmt == "s16" else resampled
         )
         for start in range(0, len(pcm), frame_size):
             chunk = pcm[start : start + frame_size]

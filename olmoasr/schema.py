@@ -40,7 +40,6 @@ class DocumentTags(_Record):
 
 
 class _DocumentFields(_Record):
-
     subtitle_file: str
     content: str
     length: float
@@ -55,7 +54,6 @@ class DocumentRecord(DocumentTags, _DocumentFields):
 
 
 class _SegmentFields(_Record):
-
     subtitle_file: str
     seg_content: str
     text_timestamp: str

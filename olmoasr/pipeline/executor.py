@@ -176,9 +176,7 @@ class LocalExecutor:
                     finished_shards.add(task.shard)
                 report.tasks_skipped += 1
                 continue
-            part_done = task.num_parts > 1 and read_marker(
-                marker_path(stage.output_dir, stage.name, task.key)
-            )
+            part_done = task.num_parts > 1 and read_marker(marker_path(stage.output_dir, stage.name, task.key))
             if part_done:
                 report.tasks_skipped += 1
                 # All parts may have finished before a crash that hit the merge: merge now.

@@ -31,8 +31,14 @@ def test_norm_end_both_original_forms():
 
 
 def test_extra_fields_survive_round_trip_and_order_is_the_originals():
-    raw = {"subtitle_file": "a.vtt", "content": "WEBVTT", "length": 3.0, "audio_file": "a.m4a", "id": "a",
-           "my_tool_score": 0.5}
+    raw = {
+        "subtitle_file": "a.vtt",
+        "content": "WEBVTT",
+        "length": 3.0,
+        "audio_file": "a.m4a",
+        "id": "a",
+        "my_tool_score": 0.5,
+    }
     doc = DocumentRecord.model_validate(raw)
     out = doc.to_dict()
     assert out == raw
@@ -40,8 +46,15 @@ def test_extra_fields_survive_round_trip_and_order_is_the_originals():
 
 
 def test_segment_durations():
-    seg = SegmentRecord(subtitle_file="x.srt", seg_content="", text_timestamp="00:00:00,000_00:00:27,000",
-                        audio_timestamp="00:01:03,000_00:01:30,000", norm_end="00:00:27.000", id="a", seg_id="a_3")
+    seg = SegmentRecord(
+        subtitle_file="x.srt",
+        seg_content="",
+        text_timestamp="00:00:00,000_00:00:27,000",
+        audio_timestamp="00:01:03,000_00:01:30,000",
+        norm_end="00:00:27.000",
+        id="a",
+        seg_id="a_3",
+    )
     assert seg.duration_s == 27.0
     assert seg.norm_end_ms == 27000
     assert record_duration_s(seg.to_dict()) == 27.0
