@@ -1,0 +1,279 @@
+"""SRT and WebVTT transcripts: parse messy real-world files into captions, write segment transcripts.
+
+Real subtitle files carry a BOM, CRLF line ends, cue settings, `<c>`/`<v>`/`<i>` tags, entities,
+NOTE/STYLE/REGION blocks, `MM:SS.mmm` times, missing blank lines, out-of-order or overlapping cues and
+YouTube's rolling auto-captions. One tolerant parser reads both formats (the format only decides how a
+file is written back); every cue that cannot be used is dropped and counted by reason, and a file with
+no usable cue at all is a `TranscriptError` with a typed reason.
+
+Times are integer milliseconds throughout (`olmoasr.timestamps`).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from olmoasr.errors import TranscriptError
+from olmoasr.timestamps import format_time_ms, parse_time_ms
+
+FORMATS = ("srt", "vtt")
+
+_TIME = r"(?:\d+:)?(?:\d+:)?\d+(?:[.,]\d+)?"
+_TIMING_LINE = re.compile(rf"^\s*({_TIME})\s*-->\s*({_TIME})(?:\s.*)?$")
+# Markup inside cue text: HTML-like tags (<c>, <c.colorE5E5E5>, </c>, <v Speaker>, <i>, <font ...>),
+# karaoke timestamps (<00:00:01.234>) and ASS overrides some SRT files carry ({\an8}).
+_TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d+(?::\d+){1,2}[.,]\d+>|\{\\[^{}\n]*\}")
+_NON_CUE_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION", "\ufeffWEBVTT")
+
+
+@dataclass(frozen=True, slots=True)
+class Caption:
+    """One cue. `text`: markup removed, entities unescaped, lines stripped and kept joined by newlines."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+@dataclass
+class Transcript:
+    captions: list[Caption]
+    fmt: str  # "srt" | "vtt"
+    dropped: dict[str, int] = field(default_factory=dict)  # cues dropped, by reason
+
+    @property
+    def num_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+
+# ------------------------------------------------------------------------------------------- format
+
+
+def _format_from_suffix(name: str) -> str | None:
+    suffix = os.path.splitext(name.strip())[1].lower().lstrip(".")
+    return suffix if suffix in FORMATS else None
+
+
+def detect_format(name_or_content: str) -> str:
+    """`srt` or `vtt`: by a file name's extension, else by sniffing the content.
+
+    Content starting with `WEBVTT` is VTT; otherwise the first timing line decides (comma before the
+    milliseconds, or a numeric index line above it, means SRT). Raises ValueError if neither works.
+    """
+    text = name_or_content
+    body = text.lstrip("\ufeff \t\r\n")
+    if body.startswith("WEBVTT"):
+        return "vtt"
+    if "\n" not in text and "-->" not in text:
+        by_suffix = _format_from_suffix(text)
+        if by_suffix:
+            return by_suffix
+        raise ValueError(f"cannot tell the transcript format of {text!r} (expected .srt or .vtt)")
+    previous = ""
+    for line in body.splitlines():
+        match = _TIMING_LINE.match(line)
+        if match:
+            if "," in match.group(1) or "," in match.group(2) or previous.strip().isdigit():
+                return "srt"
+            return "vtt"
+        if line.strip():
+            previous = line
+    if not body.strip():
+        return "vtt"
+    raise ValueError("no caption timing line (`start --> end`) found")
+
+
+# ------------------------------------------------------------------------------------------- parsing
+
+
+def clean_cue_text(lines: Sequence[str]) -> str:
+    """Remove markup, unescape entities, strip each line, drop empty lines; lines joined by `\\n`."""
+    out = []
+    for line in lines:
+        line = html.unescape(_TAG.sub("", line)).replace("\xa0", " ").strip()
+        if line:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _is_non_cue_block(first_line: str) -> bool:
+    word = first_line.strip().split(" ", 1)[0].split("\t", 1)[0]
+    return word in _NON_CUE_BLOCKS or first_line.lstrip("\ufeff").startswith("WEBVTT")
+
+
+def parse_transcript(
+    content: str,
+    fmt: str | None = None,
+    source: str = "<string>",
+    allow_empty: bool = False,
+) -> Transcript:
+    """Parse SRT or WebVTT text. Bad cues are dropped and counted in `Transcript.dropped` by reason:
+    `bad_timing` (unparseable time), `end_before_start`, `empty_text`, `duplicate` (same times and text).
+
+    Cues are returned sorted by start time (stable). Overlapping cues are kept: rolling auto-captions
+    overlap by design. Raises `TranscriptError` (reason `empty_transcript` / `unparseable_transcript`)
+    when no usable cue remains, unless `allow_empty` (segment transcripts of no-speech windows are empty).
+    """
+    if not content.strip("\ufeff \t\r\n"):
+        if allow_empty:
+            return Transcript([], fmt or "vtt")
+        raise TranscriptError(source, "empty_transcript", "transcript is empty")
+    if fmt is None:
+        try:
+            fmt = detect_format(content)
+        except ValueError as err:
+            raise TranscriptError(source, "unparseable_transcript", f"not SRT or WebVTT: {err}") from None
+    elif fmt not in FORMATS:
+        raise TranscriptError(source, "unknown_format", f"unsupported transcript format {fmt!r} (srt or vtt)")
+
+    text = content.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    dropped: dict[str, int] = {}
+    captions: list[Caption] = []
+    saw_timing = False
+    saw_garbage = False
+
+    def drop(reason: str) -> None:
+        dropped[reason] = dropped.get(reason, 0) + 1
+
+    # Blocks end at truly empty lines (WebVTT rule): YouTube puts whitespace-only lines inside cues.
+    # Separators that hold stray spaces merge two cues into one block, which the split below handles.
+    for block in text.split("\n\n"):
+        lines = block.split("\n")
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        if not lines:
+            continue
+        timing_rows = [i for i, line in enumerate(lines) if "-->" in line]
+        if not timing_rows:
+            if not _is_non_cue_block(lines[0]) and not (len(lines) == 1 and lines[0].strip().isdigit()):
+                saw_garbage = True
+                drop("bad_block")
+            continue
+        # Several cues in one block (blank lines missing): each timing line starts a cue; a numeric line
+        # right above a timing line is that cue's SRT index, not text of the cue before.
+        for n, row in enumerate(timing_rows):
+            stop = timing_rows[n + 1] if n + 1 < len(timing_rows) else len(lines)
+            if n + 1 < len(timing_rows) and stop - 1 > row and lines[stop - 1].strip().isdigit():
+                stop -= 1
+            match = _TIMING_LINE.match(lines[row])
+            if match is None:
+                drop("bad_timing")
+                continue
+            saw_timing = True
+            try:
+                start_ms = parse_time_ms(match.group(1))
+                end_ms = parse_time_ms(match.group(2))
+            except ValueError:
+                drop("bad_timing")
+                continue
+            if end_ms < start_ms:
+                drop("end_before_start")
+                continue
+            cue_text = clean_cue_text(lines[row + 1 : stop])
+            if not cue_text:
+                drop("empty_text")
+                continue
+            captions.append(Caption(start_ms, end_ms, cue_text))
+
+    captions = _sorted_unique(captions, drop)
+    if not captions and not allow_empty:
+        if saw_timing:
+            message = f"transcript has no usable caption ({_describe(dropped)})"
+            raise TranscriptError(source, "empty_transcript", message)
+        if saw_garbage or dropped:
+            raise TranscriptError(source, "unparseable_transcript", "no caption timing line (`start --> end`) found")
+        raise TranscriptError(source, "empty_transcript", "transcript is empty")
+    return Transcript(captions, fmt, dropped)
+
+
+def _sorted_unique(captions: list[Caption], drop) -> list[Caption]:
+    if any(b.start_ms < a.start_ms for a, b in zip(captions, captions[1:], strict=False)):
+        captions = sorted(captions, key=lambda c: c.start_ms)
+    out: list[Caption] = []
+    seen: set[Caption] = set()
+    for caption in captions:
+        if caption in seen:
+            drop("duplicate")
+            continue
+        seen.add(caption)
+        out.append(caption)
+    return out
+
+
+def _describe(dropped: dict[str, int]) -> str:
+    if not dropped:
+        return "no cues"
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(dropped.items()))
+
+
+def read_transcript_text(path: str | os.PathLike[str]) -> str:
+    """A transcript file's text (UTF-8, BOM tolerated; invalid bytes replaced rather than fatal)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise TranscriptError(os.fspath(path), "missing_transcript", "transcript file not found") from None
+    except OSError as err:
+        raise TranscriptError(os.fspath(path), "unreadable_transcript", f"cannot read ({err.strerror})") from None
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def read_transcript(path: str | os.PathLike[str]) -> Transcript:
+    """Read and parse a `.srt` / `.vtt` file (other extensions: the content decides)."""
+    content = read_transcript_text(path)
+    return parse_transcript(content, _format_from_suffix(os.fspath(path)), source=os.fspath(path))
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def format_transcript(captions: Sequence[Caption], fmt: str) -> str:
+    """Serialise captions the way segment records store them.
+
+    VTT: `WEBVTT` header then `start --> end\\ntext\\n\\n` per cue (`HH:MM:SS.mmm`); no captions ->
+    `"WEBVTT\\n\\n"`. SRT: `index\\nstart --> end\\ntext\\n\\n` (`HH:MM:SS,mmm`, index from 1); no captions -> `""`.
+    """
+    if fmt == "vtt":
+        parts = ["WEBVTT\n\n"]
+        parts.extend(f"{format_time_ms(c.start_ms)} --> {format_time_ms(c.end_ms)}\n{c.text}\n\n" for c in captions)
+        return "".join(parts)
+    if fmt == "srt":
+        return "".join(
+            f"{i}\n{format_time_ms(c.start_ms, ',')} --> {format_time_ms(c.end_ms, ',')}\n{c.text}\n\n"
+            for i, c in enumerate(captions, start=1)
+        )
+    raise ValueError(f"unsupported transcript format {fmt!r} (srt or vtt)")
+
+
+# ------------------------------------------------------------------------------------------- text
+
+
+def transcript_text(captions: Sequence[Caption]) -> str:
+    """The manual transcript's text: each caption's text stripped, joined by single spaces."""
+    return " ".join(text for text in (c.text.strip() for c in captions) if text)
+
+
+def machine_transcript_text(captions: Sequence[Caption]) -> str:
+    """Text of YouTube rolling auto-captions (spec §2.5), without the repeats rolling display creates.
+
+    Rolling captions show each line twice (first as the new bottom line of a two-line cue, then as the
+    top line of the next), with a short single-line "snapshot" cue in between. Keep: single-line captions
+    only, dropping the second of the first two captions if they are identical, and from the last
+    caption only its last line.
+    """
+    if not captions:
+        return ""
+    texts = [c.text.strip() for c in captions]
+    if len(texts) >= 2 and texts[0] == texts[1]:
+        texts = [texts[0], *texts[2:]]
+    kept = [t for t in texts[:-1] if t and "\n" not in t]
+    last = texts[-1].split("\n")[-1].strip()
+    if last:
+        kept.append(last)
+    return " ".join(kept)
