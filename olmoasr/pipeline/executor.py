@@ -19,13 +19,14 @@ import queue
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
-from olmoasr.errors import OlmoasrError
+from olmoasr.errors import OlmoasrError, UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
 
 Stats = dict[str, float]
@@ -152,46 +153,26 @@ def _finish_shard_if_complete(stage: Stage, task: ShardTask) -> Stats | None:
 # ---------------------------------------------------------------------------------------- executor
 
 
-class LocalExecutor:
-    """Process pool on this machine (`workers=1` runs inline, in this process)."""
+class BaseExecutor:
+    """Shared bookkeeping: skip finished tasks, merge stats, finish split shards, record failures.
 
-    def __init__(self, workers: int | None = None, show_progress: bool = True):
-        self.workers = max(1, workers or os.cpu_count() or 1)
-        self.show_progress = show_progress
+    Backends implement `_execute(stage, pending, bar, task_done, record_failure)`.
+    """
 
-    def run(self, stage: Stage, on_failure: Callable[[str, str], None] | None = None) -> StageReport:
+    show_progress: bool = True
+
+    def run(self, stage: Stage) -> StageReport:
         started = time.perf_counter()
         report = StageReport(stage=stage.name)
         Path(stage.output_dir).mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(stage.output_dir)
         tasks = stage.plan()
         report.tasks_total = len(tasks)
-        pending: list[ShardTask] = []
         finished_shards: set[str] = set()
-        for task in tasks:
-            done = read_marker(marker_path(stage.output_dir, stage.name, task.shard))
-            if done is not None:
-                if task.shard not in finished_shards:
-                    merge_stats(report.stats, done)
-                    finished_shards.add(task.shard)
-                report.tasks_skipped += 1
-                continue
-            part_done = task.num_parts > 1 and read_marker(marker_path(stage.output_dir, stage.name, task.key))
-            if part_done:
-                report.tasks_skipped += 1
-                # All parts may have finished before a crash that hit the merge: merge now.
-                merged = _finish_shard_if_complete(stage, task)
-                if merged is not None and task.shard not in finished_shards:
-                    merge_stats(report.stats, merged)
-                    finished_shards.add(task.shard)
-                continue
-            pending.append(task)
-        pending.sort(key=lambda t: -t.weight)
+        pending = self._pending_tasks(stage, tasks, report, finished_shards)
 
         def record_failure(task: ShardTask, message: str) -> None:
             report.failures.append((task.key, message))
-            if on_failure is not None:
-                on_failure(task.key, message)
 
         def task_done(task: ShardTask, stats: Stats) -> None:
             report.tasks_run += 1
@@ -203,21 +184,58 @@ class LocalExecutor:
                 merge_stats(report.stats, merged)
 
         with _Progress(stage.name, pending, self.show_progress) as bar:
-            if self.workers == 1 or len(pending) <= 1:
-                for task in pending:
-                    try:
-                        stats = execute_task(stage, task, bar.advance_items)
-                    except Exception as err:  # a task failure never stops the other shards
-                        record_failure(task, _describe(err))
-                    else:
-                        task_done(task, stats)
-                    bar.task_finished(task)
-            else:
-                self._run_pool(stage, pending, bar, task_done, record_failure)
+            self._execute(stage, pending, bar, task_done, record_failure)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _run_pool(self, stage, pending, bar, task_done, record_failure) -> None:
+    @staticmethod
+    def _pending_tasks(
+        stage: Stage, tasks: list[ShardTask], report: StageReport, finished: set[str]
+    ) -> list[ShardTask]:
+        pending: list[ShardTask] = []
+        for task in tasks:
+            done = read_marker(marker_path(stage.output_dir, stage.name, task.shard))
+            if done is not None:
+                if task.shard not in finished:
+                    merge_stats(report.stats, done)
+                    finished.add(task.shard)
+                report.tasks_skipped += 1
+                continue
+            part_done = task.num_parts > 1 and read_marker(marker_path(stage.output_dir, stage.name, task.key))
+            if part_done:
+                report.tasks_skipped += 1
+                # All parts may have finished before a crash that hit the merge: merge now.
+                merged = _finish_shard_if_complete(stage, task)
+                if merged is not None and task.shard not in finished:
+                    merge_stats(report.stats, merged)
+                    finished.add(task.shard)
+                continue
+            pending.append(task)
+        pending.sort(key=lambda t: -t.weight)
+        return pending
+
+    def _execute(self, stage, pending, bar, task_done, record_failure) -> None:  # pragma: no cover - abstract
+        raise TypeError(f"{type(self).__name__} must implement _execute")
+
+
+class LocalExecutor(BaseExecutor):
+    """Process pool on this machine (`workers=1` runs inline, in this process)."""
+
+    def __init__(self, workers: int | None = None, show_progress: bool = True):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.show_progress = show_progress
+
+    def _execute(self, stage, pending, bar, task_done, record_failure) -> None:
+        if self.workers == 1 or len(pending) <= 1:
+            for task in pending:
+                try:
+                    stats = execute_task(stage, task, bar.advance_items)
+                except Exception as err:  # a task failure never stops the other shards
+                    record_failure(task, _describe(err))
+                else:
+                    task_done(task, stats)
+                bar.task_finished(task)
+            return
         ctx = mp.get_context("spawn")
         progress_queue = ctx.Queue()
         with cf.ProcessPoolExecutor(
@@ -251,7 +269,7 @@ class LocalExecutor:
 def _describe(err: BaseException) -> str:
     if isinstance(err, OlmoasrError):
         return str(err)
-    if isinstance(err, cf.process.BrokenProcessPool):
+    if isinstance(err, BrokenProcessPool):
         return "worker process died (out of memory or killed)"
     tb = traceback.extract_tb(err.__traceback__)
     where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
@@ -319,11 +337,36 @@ class _Progress:
             self._progress.stop()
 
 
+def make_executor(
+    kind: str = "local",
+    workers: int | None = None,
+    show_progress: bool = True,
+    ray_address: str | None = None,
+    cpus_per_task: float = 1.0,
+    gpus_per_task: float = 0.0,
+    max_retries: int = 3,
+) -> BaseExecutor:
+    """`local` (process pool, the default) or `ray` (a Ray cluster; `pip install olmoasr[ray]`)."""
+    if kind == "local":
+        return LocalExecutor(workers=workers, show_progress=show_progress)
+    if kind == "ray":
+        from olmoasr.pipeline.ray_executor import RayExecutor
+
+        return RayExecutor(
+            address=ray_address,
+            cpus_per_task=cpus_per_task,
+            gpus_per_task=gpus_per_task,
+            max_retries=max_retries,
+            show_progress=show_progress,
+        )
+    raise UsageError(f"unknown executor {kind!r} (choose local or ray)")
+
+
 def run_stage(
     stage: Stage,
     workers: int | None = None,
     show_progress: bool = True,
-    executor: Any = None,
+    executor: BaseExecutor | None = None,
 ) -> StageReport:
     """Run `stage` on `executor` (default: the local process pool)."""
     executor = executor or LocalExecutor(workers=workers, show_progress=show_progress)

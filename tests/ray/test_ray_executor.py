@@ -1,0 +1,95 @@
+"""The Ray executor runs the same stage tasks as the local pool, honours the same markers, and survives a
+worker that dies mid-shard. A local Ray instance (2 CPUs) is started by the test."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from olmoasr.io import JsonlWriter, iter_jsonl
+from olmoasr.pipeline.executor import LocalExecutor, ShardTask, make_executor, marker_path
+
+ray = pytest.importorskip("ray")
+
+
+@dataclass
+class SquareStage:
+    input_dir: Path
+    output_dir: Path
+    name: str = "square"
+    crash_once_flag: Path | None = None
+    always_fail: str | None = None
+
+    def plan(self):
+        return [ShardTask(p.name.split(".")[0], (str(p),)) for p in sorted(self.input_dir.glob("*.jsonl"))]
+
+    def run_task(self, task, progress):
+        if task.shard == self.always_fail:
+            raise RuntimeError("disk on fire")
+        n = 0
+        with JsonlWriter(self.output_dir / f"{task.shard}.jsonl.gz") as out:
+            for i, (_, rec) in enumerate(iter_jsonl(task.inputs[0])):
+                if self.crash_once_flag is not None and i == 3 and not self.crash_once_flag.exists():
+                    self.crash_once_flag.write_text("crashed")
+                    os._exit(1)  # the worker process dies mid-shard, leaving a temporary file behind
+                out.write({"n": rec["n"] ** 2})
+                n += 1
+        return {"records": n}
+
+    def merge_parts(self, shard, num_parts):
+        raise AssertionError("not split")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    # Ray workers cannot import pytest's test modules: ship this module's classes by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield
+    ray.shutdown()
+
+
+def make_inputs(root: Path, shards=3, per=8) -> Path:
+    src = root / "in"
+    src.mkdir()
+    for s in range(shards):
+        with JsonlWriter(src / f"shard_{s:05d}.jsonl") as w:
+            w.write_many({"n": i} for i in range(per))
+    return src
+
+
+def outputs(out: Path) -> dict[str, list[int]]:
+    return {p.name: [r["n"] for _, r in iter_jsonl(p)] for p in sorted(out.glob("*.jsonl.gz"))}
+
+
+def test_ray_output_and_stats_equal_local(tmp_path, local_ray):
+    src = make_inputs(tmp_path)
+    local = LocalExecutor(workers=1, show_progress=False).run(SquareStage(src, tmp_path / "local"))
+    remote = make_executor("ray", show_progress=False).run(SquareStage(src, tmp_path / "ray"))
+    assert remote.ok and remote.stats == local.stats == {"records": 24}
+    assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")
+
+
+def test_worker_killed_mid_shard_is_retried_without_duplicates(tmp_path, local_ray):
+    src = make_inputs(tmp_path, shards=1, per=10)
+    stage = SquareStage(src, tmp_path / "out", crash_once_flag=tmp_path / "crashed")
+    report = make_executor("ray", show_progress=False).run(stage)
+    assert (tmp_path / "crashed").exists()  # the first attempt really died
+    assert report.ok and report.stats == {"records": 10}
+    assert outputs(tmp_path / "out") == {"shard_00000.jsonl.gz": [i * i for i in range(10)]}
+
+
+def test_started_on_ray_finished_locally_and_failures_reported(tmp_path, local_ray):
+    src = make_inputs(tmp_path)
+    stage = SquareStage(src, tmp_path / "out", always_fail="shard_00001")
+    report = make_executor("ray", max_retries=1, show_progress=False).run(stage)
+    assert [k for k, _ in report.failures] == ["shard_00001"]
+    assert "disk on fire" in report.failures[0][1]
+    assert marker_path(stage.output_dir, "square", "shard_00000").exists()
+    stage.always_fail = None
+    report = LocalExecutor(workers=1, show_progress=False).run(stage)  # finish the job on the other executor
+    assert report.tasks_run == 1 and report.tasks_skipped == 2 and report.stats == {"records": 24}
