@@ -1,0 +1,161 @@
+"""Text -> speech with Debian's `flite` and `espeak-ng` (subprocesses), and compact deterministic encoding.
+
+Every clip goes through `olmoasr.audio.load_audio`, so synthetic speech reaches the pipeline as the
+same 16 kHz mono float32 that every other stage sees.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from olmoasr.audio import SAMPLE_RATE, load_audio
+from olmoasr.errors import OlmoasrError
+
+ENGINES = ("flite", "espeak-ng")
+INSTALL_HINT = "apt-get install flite espeak-ng"
+
+
+class SynthesizerError(OlmoasrError):
+    """A speech synthesiser is missing or failed."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One synthetic speaker. `speed` > 1 speaks faster; `pitch` is engine-specific (None = default).
+
+    flite: `name` is a built-in voice (rms, slt, awb, kal16), pitch is the mean F0 in Hz.
+    espeak-ng: `name` is a voice such as `en-us`, `en-gb+f3`, `de`, `es`; pitch is 0-99.
+    """
+
+    engine: str
+    name: str
+    speed: float = 1.0
+    pitch: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown speech engine {self.engine!r} (use one of {', '.join(ENGINES)})")
+        if not 0.3 <= self.speed <= 3.0:
+            raise ValueError(f"voice speed {self.speed} out of range 0.3-3.0")
+
+    @property
+    def label(self) -> str:
+        pitch = "" if self.pitch is None else f",p{self.pitch}"
+        return f"{self.engine}:{self.name}@{self.speed:.2f}{pitch}"
+
+
+FLITE_RMS = Voice("flite", "rms")
+
+
+def require_engine(engine: str) -> str:
+    """Path of the engine's executable, or a one-line error telling how to install it."""
+    if engine not in ENGINES:
+        raise SynthesizerError(f"unknown speech engine {engine!r} (use one of {', '.join(ENGINES)})")
+    path = shutil.which(engine)
+    if path is None:
+        raise SynthesizerError(f"{engine} is not installed; install it with: {INSTALL_HINT}")
+    return path
+
+
+def engines_available() -> bool:
+    return all(shutil.which(engine) for engine in ENGINES)
+
+
+def _command(voice: Voice, text: str, wav_path: Path) -> tuple[list[str], bytes | None]:
+    exe = require_engine(voice.engine)
+    if voice.engine == "flite":
+        cmd = [exe, "-voice", voice.name, "--setf", f"duration_stretch={1.0 / voice.speed:.4f}"]
+        if voice.pitch is not None:
+            cmd += ["--setf", f"int_f0_target_mean={voice.pitch}"]
+        return cmd + ["-t", text, "-o", os.fspath(wav_path)], None
+    words_per_minute = round(175 * voice.speed)
+    cmd = [exe, "-v", voice.name, "-s", str(words_per_minute), "-w", os.fspath(wav_path), "--stdin"]
+    if voice.pitch is not None:
+        cmd += ["-p", str(voice.pitch)]
+    return cmd, text.encode("utf-8")
+
+
+def synthesize(text: str, voice: Voice = FLITE_RMS, trim: bool = True) -> np.ndarray:
+    """Speak `text` with `voice`: 16 kHz mono float32, leading/trailing silence trimmed when `trim`."""
+    if not text.strip():
+        raise ValueError("synthesize: empty text")
+    with tempfile.TemporaryDirectory(prefix="olmoasr-synth-") as tmp:
+        wav_path = Path(tmp) / "speech.wav"
+        cmd, stdin = _command(voice, text, wav_path)
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, check=False)
+        if proc.returncode != 0 or not wav_path.is_file() or wav_path.stat().st_size <= 44:
+            detail = " ".join(proc.stderr.decode("utf-8", "replace").split())[:200]
+            raise SynthesizerError(f"{voice.engine} failed for voice {voice.name!r} (exit {proc.returncode}) {detail}")
+        samples = load_audio(wav_path)
+    return trim_silence(samples) if trim else samples
+
+
+def trim_silence(samples: np.ndarray, margin_s: float = 0.03, threshold: float = 0.02) -> np.ndarray:
+    """Cut leading/trailing near-silence (10 ms frames below `threshold` x peak), keeping `margin_s`."""
+    if len(samples) == 0:
+        return samples
+    frame = SAMPLE_RATE // 100
+    n_frames = len(samples) // frame
+    if n_frames == 0:
+        return samples
+    levels = np.abs(samples[: n_frames * frame]).reshape(n_frames, frame).max(axis=1)
+    loud = np.flatnonzero(levels > threshold * max(float(levels.max()), 1e-6))
+    if len(loud) == 0:
+        return samples
+    margin = int(margin_s * SAMPLE_RATE)
+    start = max(0, loud[0] * frame - margin)
+    end = min(len(samples), (loud[-1] + 1) * frame + margin)
+    return samples[start:end]
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(round(seconds * SAMPLE_RATE), dtype=np.float32)
+
+
+# suffix -> (container format, codec, default bit rate in bit/s; None = lossless)
+_CODECS: dict[str, tuple[str, str, int | None]] = {
+    ".wav": ("wav", "pcm_s16le", None),
+    ".flac": ("flac", "flac", None),
+    ".mp3": ("mp3", "libmp3lame", 24_000),
+    ".m4a": ("mp4", "aac", 32_000),
+    ".ogg": ("ogg", "libopus", 16_000),
+    ".opus": ("ogg", "libopus", 16_000),
+}
+AUDIO_SUFFIXES = tuple(_CODECS)
+
+
+def encode_audio(samples: np.ndarray, suffix: str, bit_rate: int | None = None) -> bytes:
+    """Encode 16 kHz mono float32 samples into the container/codec of `suffix`, byte-for-byte reproducibly.
+
+    Lossy codecs default to low speech bit rates (mp3 24k, aac 32k, opus 16k) to keep sample data small;
+    `bitexact` keeps random stream serials and version strings out of the bytes.
+    """
+    suffix = suffix.lower()
+    if suffix not in _CODECS:
+        raise ValueError(f"encode_audio: unsupported suffix {suffix!r} (use one of {', '.join(_CODECS)})")
+    fmt, codec, default_rate = _CODECS[suffix]
+    pcm = np.clip(np.round(np.asarray(samples, dtype=np.float32) * 32767.0), -32768, 32767).astype(np.int16)
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
+        stream = container.add_stream(codec, rate=SAMPLE_RATE, layout="mono")
+        if default_rate is not None:
+            stream.bit_rate = bit_rate or default_rate
+        stream.codec_context.flags |= av.codec.context.Flags.bitexact
+        block = SAMPLE_RATE  # one second per frame; the encoder re-frames internally
+        for start in range(0, len(pcm), block):
+            frame = av.AudioFrame.from_ndarray(pcm[start : start + block].reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = SAMPLE_RATE
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buf.getvalue()
