@@ -1,0 +1,83 @@
+"""Key/value cache for incremental decoding: preallocated self-attention K/V plus per-audio cross K/V."""
+
+from __future__ import annotations
+
+import torch
+
+
+class KVCache:
+    """Per-layer cached keys and values of one batch of decoder rows.
+
+    Self-attention K/V live in tensors [batch, heads, max_len, head_dim] allocated on first use and
+    filled up to `length`; `Whisper.logits` writes the new tokens' K/V at `length` and then advances
+    it. Cross-attention K/V depend only on the audio, so they are computed on the first call after a
+    `reset()` and reused.
+    """
+
+    def __init__(self, n_layer: int, batch_size: int, max_len: int):
+        self.n_layer = n_layer
+        self.batch_size = batch_size
+        self.max_len = max_len
+        self.length = 0
+        self._keys: list[torch.Tensor | None] = [None] * n_layer
+        self._values: list[torch.Tensor | None] = [None] * n_layer
+        self._cross: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layer
+
+    def append(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store the new tokens' K/V [batch, heads, new, head_dim] at `length`; return all K/V so far."""
+        batch, heads, new, head_dim = keys.shape
+        if batch != self.batch_size:
+            raise ValueError(f"KV cache holds {self.batch_size} rows but got {batch}")
+        end = self.length + new
+        if end > self.max_len:
+            raise ValueError(f"KV cache overflow: {end} tokens > max_len {self.max_len}")
+        cached_keys = self._keys[layer]
+        if cached_keys is None or cached_keys.dtype != keys.dtype or cached_keys.device != keys.device:
+            shape = (batch, heads, self.max_len, head_dim)
+            cached_keys = keys.new_zeros(shape)
+            self._keys[layer] = cached_keys
+            self._values[layer] = values.new_zeros(shape)
+        cached_values = self._values[layer]
+        cached_keys[:, :, self.length : end] = keys
+        cached_values[:, :, self.length : end] = values
+        return cached_keys[:, :, :end], cached_values[:, :, :end]
+
+    def cross(self, layer: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return self._cross[layer]
+
+    def set_cross(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        self._cross[layer] = (keys, values)
+
+    def advance(self, n_tokens: int) -> None:
+        self.length += n_tokens
+
+    def truncate(self, length: int) -> None:
+        """Forget every token at position >= `length` (the audio's cross K/V are kept)."""
+        if not 0 <= length <= self.length:
+            raise ValueError(f"cannot truncate a KV cache of length {self.length} to {length}")
+        self.length = length
+
+    def reorder(self, index: torch.Tensor, *, cross: bool = False) -> None:
+        """Make row i hold what row `index[i]` held (beam search keeps its best candidates).
+
+        Beam search moves rows only among the beams of one audio, whose cross-attention K/V are
+        identical, so those stay in place; pass `cross=True` when rows move between different audio.
+        """
+        if index.numel() != self.batch_size:
+            raise ValueError(f"reorder index has {index.numel()} rows, the cache {self.batch_size}")
+        for layer in range(self.n_layer):
+            cached_keys, cached_values = self._keys[layer], self._values[layer]
+            if cached_keys is not None and cached_values is not None and self.length:
+                idx = index.to(cached_keys.device)
+                filled = slice(0, self.length)
+                cached_keys[:, :, filled] = cached_keys[idx, :, filled]  # the gather copies before writing
+                cached_values[:, :, filled] = cached_values[idx, :, filled]
+            pair = self._cross[layer]
+            if cross and pair is not None:
+                idx = index.to(pair[0].device)
+                self._cross[layer] = (pair[0].index_select(0, idx), pair[1].index_select(0, idx))
+
+    def reset(self) -> None:
+        """Empty the cache for new audio (buffers are kept and overwritten)."""
+        self.length = 0
+        self._cross = [None] * self.n_layer

@@ -1,0 +1,83 @@
+"""Log-mel features: parity with openai-whisper, the Slaney filterbank, pad/trim, batching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from olmoasr.audio import write_audio
+from olmoasr.model.features import (
+    FRAMES_PER_SECOND,
+    N_FRAMES,
+    N_SAMPLES,
+    SAMPLE_RATE,
+    TOKENS_PER_SECOND,
+    log_mel_spectrogram,
+    mel_filters,
+    pad_or_trim,
+)
+
+
+def _tone_and_noise(seconds: float = 3.0) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    rng = np.random.default_rng(0)
+    return (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def test_constants():
+    assert (N_SAMPLES, N_FRAMES, FRAMES_PER_SECOND, TOKENS_PER_SECOND) == (480_000, 3000, 100, 50)
+
+
+@pytest.mark.parametrize("n_mels", [80, 128])
+def test_filterbank_shape_and_area(n_mels):
+    filters = mel_filters(n_mels)
+    assert filters.shape == (n_mels, 201)
+    assert (filters >= 0).all()
+    assert (filters.sum(dim=1) > 0).all()  # every filter covers at least one FFT bin
+
+
+@pytest.mark.parametrize("n_mels", [80, 128])
+def test_parity_with_openai_whisper(n_mels):
+    whisper_audio = pytest.importorskip("whisper.audio")
+    audio = _tone_and_noise()
+    assert torch.allclose(mel_filters(n_mels), whisper_audio.mel_filters("cpu", n_mels), atol=1e-7)
+    ours = log_mel_spectrogram(audio, n_mels, padding=N_SAMPLES)
+    theirs = whisper_audio.log_mel_spectrogram(audio, n_mels, padding=N_SAMPLES)
+    assert ours.shape == theirs.shape == (n_mels, 300 + N_FRAMES)
+    assert (ours - theirs).abs().max() < 1e-5
+
+
+def test_values_follow_the_log_floor():
+    mel = log_mel_spectrogram(_tone_and_noise())
+    assert mel.max() - mel.min() <= 2.0 + 1e-6  # floored at max - 8 (log10), scaled by 1/4
+    silence = log_mel_spectrogram(np.zeros(16_000, dtype=np.float32))
+    assert torch.allclose(silence, torch.full_like(silence, (-10 + 4) / 4))
+
+
+def test_batched_equals_one_by_one():
+    a, b = _tone_and_noise(), _tone_and_noise()[::-1].copy() * 0.1
+    batch = log_mel_spectrogram(torch.from_numpy(np.stack([a, b])))
+    assert batch.shape == (2, 80, 300)
+    assert torch.allclose(batch[0], log_mel_spectrogram(a), atol=1e-6)
+    assert torch.allclose(batch[1], log_mel_spectrogram(b), atol=1e-6)
+
+
+def test_path_input_decodes_audio(tmp_path):
+    audio = _tone_and_noise(1.0)
+    path = tmp_path / "clip.wav"
+    write_audio(str(path), audio)
+    from_path = log_mel_spectrogram(str(path))
+    assert from_path.shape == (80, 100)
+    assert (from_path - log_mel_spectrogram(audio)).abs().max() < 5e-3  # 16-bit WAV quantisation
+
+
+@pytest.mark.parametrize("kind", ["torch", "numpy"])
+def test_pad_or_trim(kind):
+    make = torch.ones if kind == "torch" else np.ones
+    assert tuple(pad_or_trim(make((2, 5)), 8).shape) == (2, 8)
+    assert tuple(pad_or_trim(make((2, 5)), 3).shape) == (2, 3)
+    assert tuple(pad_or_trim(make((5, 2)), 7, axis=0).shape) == (7, 2)
+    padded = pad_or_trim(make((3,)), 5)
+    assert list(padded.tolist()) == [1, 1, 1, 0, 0]
+    assert tuple(pad_or_trim(make((N_SAMPLES + 10,))).shape) == (N_SAMPLES,)
