@@ -1,0 +1,102 @@
+"""Temperature fallback: re-decode a window at the next temperature while its output looks broken."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from olmoasr.model.decoding.options import DecodingOptions, DecodingOptionsError, DecodingResult
+from olmoasr.model.decoding.task import DecodingTask, encode_audio
+
+if TYPE_CHECKING:
+    from olmoasr.model.network import Whisper
+
+DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def as_temperatures(value: float | Sequence[float]) -> tuple[float, ...]:
+    temperatures = (float(value),) if isinstance(value, int | float) else tuple(float(t) for t in value)
+    if not temperatures:
+        raise DecodingOptionsError("invalid decoding options: at least one temperature is needed")
+    if any(not math.isfinite(t) or t < 0 for t in temperatures):
+        raise DecodingOptionsError(f"invalid decoding options: temperatures must be >= 0, got {temperatures}")
+    return temperatures
+
+
+@dataclass(frozen=True)
+class FallbackPolicy:
+    """When a decoded window counts as failed (retry hotter) or as silence (skip it)."""
+
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
+    compression_ratio_threshold: float | None = 2.4
+    logprob_threshold: float | None = -1.0
+    no_speech_threshold: float | None = 0.6
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "temperatures", as_temperatures(self.temperatures))
+
+    def looks_silent(self, result: DecodingResult) -> bool:
+        """Probably no speech: the no-speech probability is high and the text is not confident."""
+        if self.no_speech_threshold is None or not result.no_speech_prob > self.no_speech_threshold:
+            return False
+        return self.logprob_threshold is None or not result.avg_logprob > self.logprob_threshold
+
+    def needs_retry(self, result: DecodingResult) -> bool:
+        too_repetitive = (
+            self.compression_ratio_threshold is not None and result.compression_ratio > self.compression_ratio_threshold
+        )
+        too_unlikely = self.logprob_threshold is not None and result.avg_logprob < self.logprob_threshold
+        if not (too_repetitive or too_unlikely):
+            return False
+        silent = (
+            self.no_speech_threshold is not None and result.no_speech_prob > self.no_speech_threshold and too_unlikely
+        )
+        return not silent
+
+    def check(self, options: DecodingOptions) -> None:
+        """Search options that no temperature in the schedule would ever use are a mistake."""
+        if options.beam_size is not None and 0.0 not in self.temperatures:
+            raise DecodingOptionsError("invalid decoding options: beam_size needs temperature 0 in the schedule")
+        if options.best_of is not None and not any(t > 0 for t in self.temperatures):
+            raise DecodingOptionsError("invalid decoding options: best_of needs a temperature > 0 in the schedule")
+
+
+def options_at(options: DecodingOptions, temperature: float) -> DecodingOptions:
+    """Beam search at temperature 0, best-of-N sampling above it."""
+    if temperature > 0:
+        return dataclasses.replace(options, temperature=temperature, beam_size=None, patience=None)
+    return dataclasses.replace(options, temperature=temperature, best_of=None)
+
+
+@torch.no_grad()
+def decode_with_fallback(
+    model: Whisper,
+    mel: torch.Tensor,
+    options: DecodingOptions,
+    policy: FallbackPolicy,
+    generator: torch.Generator | None = None,
+) -> list[DecodingResult]:
+    """Decode a batch of windows; windows that fail are retried at the next temperature.
+
+    The encoder runs once; retries reuse the audio features.
+    """
+    features = encode_audio(model, mel if mel.ndim == 3 else mel.unsqueeze(0))
+    results: list[DecodingResult | None] = [None] * features.shape[0]
+    pending = list(range(features.shape[0]))
+    for temperature in policy.temperatures:
+        task = DecodingTask(model, options_at(options, temperature), generator)
+        decoded = task.run(features[pending])
+        retry = []
+        for row, result in zip(pending, decoded, strict=True):
+            results[row] = result
+            if policy.needs_retry(result):
+                retry.append(row)
+        pending = retry
+        if not pending:
+            break
+    return [result for result in results if result is not None]

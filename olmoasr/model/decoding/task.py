@@ -1,0 +1,286 @@
+"""One decoding pass over a batch of 30-second windows: encoder, optional language id, the token loop."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import TYPE_CHECKING
+
+import torch
+
+from olmoasr.model.decoding.filters import LogitFilter, SuppressBlank, SuppressTokens, TimestampRules
+from olmoasr.model.decoding.options import DecodingOptions, DecodingResult
+from olmoasr.model.decoding.search import BeamSearch, GreedySearch, TokenSearch, rank_by_likelihood
+
+if TYPE_CHECKING:
+    from olmoasr.model.network import Whisper
+    from olmoasr.model.tokenizer import Tokenizer
+
+CHUNK_SECONDS = 30
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes / zlib-compressed bytes: high values mean repetitive (looping) output."""
+    data = text.encode("utf-8")
+    if not data:
+        return 0.0
+    return len(data) / len(zlib.compress(data))
+
+
+def get_decoding_tokenizer(model: Whisper, language: str | None, task: str) -> Tokenizer:
+    from olmoasr.model.tokenizer import get_tokenizer
+
+    return get_tokenizer(
+        model.is_multilingual,
+        num_languages=model.num_languages,
+        language=language or "en",
+        task="transcribe" if task == "lang_id" else task,
+    )
+
+
+def is_encoded(model: Whisper, mel: torch.Tensor) -> bool:
+    return tuple(mel.shape[-2:]) == (model.dims.n_audio_ctx, model.dims.n_audio_state)
+
+
+def encode_audio(model: Whisper, mel: torch.Tensor) -> torch.Tensor:
+    """Mel [n, n_mels, frames] -> audio features, or the features themselves when already encoded."""
+    if is_encoded(model, mel):
+        return mel.to(model.device, model.dtype)
+    return model.embed_audio(mel.to(model.device, model.dtype))
+
+
+@torch.no_grad()
+def detect_language(model: Whisper, mel: torch.Tensor, tokenizer: Tokenizer | None = None):
+    """Most probable language token per window and the probability of each language.
+
+    `mel` is one mel [n_mels, frames], a batch, or encoded audio features. Returns
+    (tokens, probs) for a batch, (token, probs) for one window.
+    """
+    if tokenizer is None:
+        tokenizer = get_decoding_tokenizer(model, None, "transcribe")
+    if not model.is_multilingual or not list(tokenizer.all_language_tokens):
+        from olmoasr.model.decoding.options import DecodingOptionsError
+
+        raise DecodingOptionsError("this model has no language tokens, so it cannot detect the language")
+    single = mel.ndim == 2
+    if single:
+        mel = mel.unsqueeze(0)
+    features = encode_audio(model, mel)
+    n_audio = features.shape[0]
+    sot = torch.full((n_audio, 1), tokenizer.sot, dtype=torch.long, device=features.device)
+    logits = model.logits(sot, features)[:, 0].float()
+    language_tokens = torch.tensor(list(tokenizer.all_language_tokens), device=logits.device)
+    keep = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    keep[language_tokens] = True
+    logits = logits.masked_fill(~keep, float("-inf"))
+    best = logits.argmax(dim=-1)
+    probs = logits.softmax(dim=-1)[:, language_tokens].cpu().tolist()
+    codes = list(tokenizer.all_language_codes)
+    language_probs = [dict(zip(codes, row, strict=True)) for row in probs]
+    if single:
+        return best[0], language_probs[0]
+    return best, language_probs
+
+
+class CachedInference:
+    """Decoder forward passes that feed only the tokens the key/value cache has not seen yet."""
+
+    def __init__(self, model: Whisper, audio_features: torch.Tensor, max_len: int):
+        self.model = model
+        self.audio_features = audio_features
+        self.cache = model.new_kv_cache(audio_features.shape[0], max_len)
+        self.fed = 0
+
+    def logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        new_tokens = tokens[:, self.fed :]
+        self.fed = tokens.shape[1]
+        return self.model.logits(new_tokens, self.audio_features, kv_cache=self.cache)
+
+    def reorder(self, rows: list[int]) -> None:
+        if rows != list(range(len(rows))):
+            self.cache.reorder(torch.tensor(rows, dtype=torch.long, device=self.audio_features.device))
+
+
+class DecodingTask:
+    """Builds the prompt, filters and search strategy for one set of options and runs them."""
+
+    def __init__(self, model: Whisper, options: DecodingOptions, generator: torch.Generator | None = None):
+        options.check_model(model)
+        self.model = model
+        self.options = options
+        self.generator = generator
+        self.tokenizer = tokenizer = get_decoding_tokenizer(model, options.language, options.task)
+        self.n_group = options.n_group
+        self.n_ctx: int = model.dims.n_text_ctx
+        self.sample_len: int = options.sample_len or self.n_ctx // 2
+
+        sot_sequence = (
+            tokenizer.sot_sequence_including_notimestamps if options.without_timestamps else (tokenizer.sot_sequence)
+        )
+        self.initial_tokens = self._initial_tokens(tuple(sot_sequence))
+        self.sample_begin = len(self.initial_tokens)
+        self.sot_index = self.initial_tokens.index(tokenizer.sot)
+        self.filters = self._logit_filters()
+
+    def _encode_text(self, text: str | list[int]) -> list[int]:
+        return self.tokenizer.encode(" " + text.strip()) if isinstance(text, str) else list(text)
+
+    def _initial_tokens(self, sot_sequence: tuple[int, ...]) -> tuple[int, ...]:
+        tokens = list(sot_sequence)
+        if self.options.prefix:
+            prefix = self._encode_text(self.options.prefix)
+            max_prefix_len = self.n_ctx // 2 - self.sample_len
+            if max_prefix_len > 0:
+                prefix = prefix[-max_prefix_len:]
+            tokens += prefix
+        if self.options.prompt:
+            prompt = self._encode_text(self.options.prompt)
+            tokens = [self.tokenizer.sot_prev, *prompt[-(self.n_ctx // 2 - 1) :], *tokens]
+        return tuple(tokens)
+
+    def suppressed_tokens(self) -> list[int]:
+        tokenizer = self.tokenizer
+        requested = list(self.options.suppress_tokens)
+        suppressed = [token for token in requested if token >= 0]
+        if -1 in requested:
+            suppressed += list(tokenizer.non_speech_tokens)
+        specials = [
+            tokenizer.transcribe,
+            tokenizer.translate,
+            tokenizer.sot,
+            tokenizer.sot_prev,
+            getattr(tokenizer, "sot_lm", None),
+            tokenizer.no_speech,
+        ]
+        suppressed += [token for token in specials if token is not None]
+        return sorted(set(suppressed))
+
+    def _logit_filters(self) -> list[LogitFilter]:
+        tokenizer = self.tokenizer
+        filters: list[LogitFilter] = []
+        if self.options.suppress_blank:
+            filters.append(SuppressBlank([*tokenizer.encode(" "), tokenizer.eot], self.sample_begin))
+        if self.options.suppress_tokens:
+            filters.append(SuppressTokens(self.suppressed_tokens()))
+        if not self.options.without_timestamps:
+            precision = CHUNK_SECONDS / self.model.dims.n_audio_ctx
+            max_initial = None
+            if self.options.max_initial_timestamp:
+                max_initial = round(self.options.max_initial_timestamp / precision)
+            filters.append(
+                TimestampRules(
+                    tokenizer.timestamp_begin, tokenizer.eot, tokenizer.no_timestamps, self.sample_begin, max_initial
+                )
+            )
+        return filters
+
+    def _search(self, inference: CachedInference) -> TokenSearch:
+        if self.options.beam_size is not None:
+            return BeamSearch(self.options.beam_size, self.tokenizer.eot, inference.reorder, self.options.patience)
+        return GreedySearch(self.options.temperature, self.tokenizer.eot, self.generator)
+
+    def _languages(self, features: torch.Tensor, tokens: torch.Tensor) -> tuple[list[str], list[dict] | None]:
+        options = self.options
+        if options.language is not None and options.task != "lang_id":
+            return [options.language] * features.shape[0], None
+        if not self.model.is_multilingual:
+            return ["en"] * features.shape[0], None
+        language_tokens, language_probs = detect_language(self.model, features, self.tokenizer)
+        languages = [max(probs, key=probs.__getitem__) for probs in language_probs]
+        if options.language is None:
+            tokens[:, self.sot_index + 1] = language_tokens
+        return languages, language_probs
+
+    def _token_loop(self, features: torch.Tensor, tokens: torch.Tensor):
+        max_len = min(self.n_ctx, tokens.shape[1] + self.sample_len + 1)
+        inference = CachedInference(self.model, features, max_len)
+        search = self._search(inference)
+        search.reset()
+        sum_logprobs = torch.zeros(tokens.shape[0], dtype=torch.float32, device=features.device)
+        no_speech_probs = [math.nan] * tokens.shape[0]
+        no_speech = self.tokenizer.no_speech
+        for step in range(self.sample_len):
+            logits = inference.logits(tokens)
+            if step == 0 and no_speech is not None:
+                probs_at_sot = logits[:, self.sot_index].float().softmax(dim=-1)
+                no_speech_probs = probs_at_sot[:, no_speech].tolist()
+            logits = logits[:, -1].float()
+            for logit_filter in self.filters:
+                logit_filter.apply(logits, tokens)
+            tokens, finished = search.update(tokens, logits, sum_logprobs)
+            if finished or tokens.shape[-1] > self.n_ctx:
+                break
+        return search, tokens, sum_logprobs, no_speech_probs
+
+    @torch.no_grad()
+    def run(self, mel: torch.Tensor) -> list[DecodingResult]:
+        tokenizer = self.tokenizer
+        features = encode_audio(self.model, mel)
+        n_audio = features.shape[0]
+        tokens = torch.tensor([self.initial_tokens], dtype=torch.long, device=features.device).repeat(n_audio, 1)
+        languages, language_probs = self._languages(features, tokens)
+        if self.options.task == "lang_id":
+            return [
+                DecodingResult(audio_features=row, language=language, language_probs=probs)
+                for row, language, probs in zip(features, languages, language_probs or [None] * n_audio, strict=True)
+            ]
+
+        group = self.n_group
+        row_features = features.repeat_interleave(group, dim=0) if group > 1 else features
+        tokens = tokens.repeat_interleave(group, dim=0)
+        search, tokens, sum_logprobs, no_speech_probs = self._token_loop(row_features, tokens)
+
+        no_speech_probs = no_speech_probs[::group]
+        candidates, candidate_logprobs = search.finalize(
+            tokens.reshape(n_audio, group, -1), sum_logprobs.reshape(n_audio, group)
+        )
+        eot = tokenizer.eot
+        candidates = [
+            [seq[self.sample_begin : seq.index(eot, self.sample_begin)] for seq in group_seqs]
+            for group_seqs in candidates
+        ]
+        chosen = rank_by_likelihood(candidates, candidate_logprobs, self.options.length_penalty)
+
+        results = []
+        for audio, index in enumerate(chosen):
+            sampled = candidates[audio][index]
+            text = tokenizer.decode(sampled).strip()
+            logprob = candidate_logprobs[audio][index]
+            results.append(
+                DecodingResult(
+                    audio_features=features[audio],
+                    language=languages[audio],
+                    language_probs=language_probs[audio] if language_probs else None,
+                    tokens=sampled,
+                    text=text,
+                    avg_logprob=logprob / (len(sampled) + 1),
+                    no_speech_prob=no_speech_probs[audio],
+                    temperature=self.options.temperature,
+                    compression_ratio=compression_ratio(text),
+                )
+            )
+        return results
+
+
+@torch.no_grad()
+def decode(
+    model: Whisper,
+    mel: torch.Tensor,
+    options: DecodingOptions | None = None,
+    generator: torch.Generator | None = None,
+    **changes,
+) -> DecodingResult | list[DecodingResult]:
+    """Decode 30-second window(s): mel [n_mels, frames] -> one result, [n, n_mels, frames] -> a list.
+
+    Already-encoded audio features ([n, n_audio_ctx, n_audio_state]) are accepted too.
+    """
+    import dataclasses
+
+    options = options or DecodingOptions()
+    if changes:
+        options = dataclasses.replace(options, **changes)
+    single = mel.ndim == 2
+    if single:
+        mel = mel.unsqueeze(0)
+    results = DecodingTask(model, options, generator).run(mel)
+    return results[0] if single else results
