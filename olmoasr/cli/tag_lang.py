@@ -1,0 +1,91 @@
+"""`olmoasr tag lang`: spoken language of every document by majority vote over its segments' audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+ORDER = 31  # after `olmoasr.cli.tag`, which creates the `tag` group
+
+EXAMPLE = (
+    "Example:\n\n"
+    "    olmoasr tag lang data/segments -o data/segments_lang --docs data/docs --docs-out data/docs_lang\n\n"
+    "    olmoasr tag lang data/segments -o out --model ./lang-id-voxlingua107-ecapa --device cuda --batch-size 64"
+)
+
+
+def tag_lang(
+    segments: Path = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output directory: the same shards with `audio_lang`."),
+    backend: str = typer.Option("voxlingua107", "--backend", help="voxlingua107 (the original's) or whisper."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="voxlingua107: Hub repo id or local SpeechBrain directory (default "
+        "speechbrain/lang-id-voxlingua107-ecapa); whisper: a multilingual checkpoint path.",
+    ),
+    docs: Path | None = typer.Option(None, "--docs", help="Document JSONL shards to tag with the same `audio_lang`."),
+    docs_out: Path | None = typer.Option(None, "--docs-out", help="Output directory for the tagged document shards."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Segments per model batch."),
+    device: str = typer.Option("auto", "--device", help="auto (GPU when present), cpu, cuda, cuda:N."),
+    workers: int | None = typer.Option(None, "--workers", help="Processes (default: 1 on GPU, one per core on CPU)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
+) -> None:
+    from olmoasr.pipeline.lang_id import LangIdOptions, tag_audio_language
+
+    options = LangIdOptions(backend=backend, model=model, batch_size=batch_size, device=device, workers=workers)
+    report = tag_audio_language(segments, output, options, docs=docs, docs_output_dir=docs_out, show_progress=not quiet)
+    if not quiet:
+        _print_summary(report.summary, output)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: dict, output: Path) -> None:
+    from rich.table import Table
+
+    from olmoasr.console import stdout_console
+
+    console = stdout_console()
+    table = Table(title=f"audio language of {summary['documents']} documents", show_lines=False)
+    table.add_column("audio_lang")
+    table.add_column("documents", justify="right")
+    table.add_column("%", justify="right")
+    total = max(1, summary["documents"])
+    for language, count in list(summary["documents_by_audio_lang"].items())[:20]:
+        table.add_row(language, str(count), f"{100 * count / total:.1f}")
+    rest = list(summary["documents_by_audio_lang"].items())[20:]
+    if rest:
+        count = sum(n for _, n in rest)
+        table.add_row(f"({len(rest)} more)", str(count), f"{100 * count / total:.1f}")
+    table.add_row(
+        "[bold]no result (null)",
+        str(summary["documents_without_audio_lang"]),
+        f"{100 * summary['documents_without_audio_lang'] / total:.1f}",
+    )
+    console.print(table)
+    errors = sum(summary["segments_audio_error"].values())
+    speed = summary["throughput"]
+    console.print(
+        f"segments: {summary['segments']} read, {summary['segments_classified']} classified, "
+        f"{summary['segments_no_speech']} no-speech, {errors} audio errors, "
+        f"{summary['segments_without_id']} without id, {summary['malformed_lines']} malformed lines; "
+        f"{speed['segments_per_second']:.1f} segments/s ({speed['audio_seconds_per_second']:.0f}x real time) "
+        f"on {summary['device']}"
+    )
+    for failure in summary["failed_shards"]:
+        console.print(f"[red]failed[/red] {failure['stage']} {failure['shard']}: {failure['error']}")
+    console.print(f"summary: {output / 'audio_lang_summary.json'}")
+
+
+def register(app: typer.Typer) -> None:
+    try:
+        from olmoasr.cli.tag import tag_app
+    except ImportError:  # the `tag` group is not installed: nothing to attach to
+        return
+    tag_app.command(
+        "lang",
+        help="Spoken language of each document (majority vote over its speech segments) -> `audio_lang`.\n\n" + EXAMPLE,
+        no_args_is_help=True,
+    )(tag_lang)

@@ -1,0 +1,67 @@
+"""Spoken-language classifiers behind one interface: `classify(waveforms) -> [Prediction | None]`.
+
+`resolve_model` runs once in the main process (so a missing model or an offline Hub is one clear line
+before any work starts); `get_classifier` loads the model once per worker process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from olmoasr.errors import UsageError
+from olmoasr.pipeline.lang_id.voxlingua import Prediction
+
+BACKENDS = ("voxlingua107", "whisper")
+
+
+class LanguageClassifier(Protocol):
+    name: str
+
+    def classify(self, waves: list[np.ndarray]) -> list[Prediction | None]: ...
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: no CUDA device is available here (use --device cpu or auto)")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UsageError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
+    return device
+
+
+def resolve_model(backend: str, model: str | None) -> str:
+    """A local path the workers can load: a SpeechBrain directory or a Whisper checkpoint file."""
+    if backend == "voxlingua107":
+        from olmoasr.pipeline.lang_id.speechbrain_format import resolve_model_dir
+
+        return str(resolve_model_dir(model))
+    if backend == "whisper":
+        from olmoasr.pipeline.lang_id.whisper_lid import resolve_whisper_checkpoint
+
+        return resolve_whisper_checkpoint(model)
+    raise UsageError(f"unknown language-ID backend {backend!r} (choose from {', '.join(BACKENDS)})")
+
+
+_LOADED: dict[tuple[str, str, str], LanguageClassifier] = {}
+
+
+def get_classifier(backend: str, model_path: str, device: str) -> LanguageClassifier:
+    key = (backend, model_path, device)
+    if key not in _LOADED:
+        if backend == "voxlingua107":
+            from olmoasr.pipeline.lang_id.voxlingua import VoxLinguaClassifier
+
+            _LOADED[key] = VoxLinguaClassifier(Path(model_path), device)
+        elif backend == "whisper":
+            from olmoasr.pipeline.lang_id.whisper_lid import WhisperLanguageClassifier
+
+            _LOADED[key] = WhisperLanguageClassifier(model_path, device)
+        else:
+            raise UsageError(f"unknown language-ID backend {backend!r}")
+    return _LOADED[key]

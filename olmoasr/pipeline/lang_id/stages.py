@@ -1,0 +1,335 @@
+"""The three executor stages of `tag lang`, and the vote merge between them.
+
+1. classify (per segment shard): stream the shard, batch the audio of its speech segments through the
+   classifier, count votes per document id -> `.olmoasr/tag_lang/votes/<shard>.json`.
+2. merge (main process): add up every shard's votes in shard order (so a document whose segments sit
+   in several shards still gets one majority, ties -> first seen), write each shard's winners and the
+   global `{id: audio_lang}` map.
+3. write (per segment shard, and per document shard with --docs): stream the shard again and write
+   every record with its document's `audio_lang` (null when no segment of it could be classified).
+
+Memory per worker is one batch of audio plus the vote table of one shard. Each stage has completion
+markers; a winners file that changed since the last run removes that shard's write marker, so a re-run
+never leaves a stale `audio_lang` behind.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from olmoasr.errors import OlmoasrError, UsageError
+from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, strip_jsonl_suffix
+from olmoasr.log import warn
+from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path
+from olmoasr.pipeline.lang_id.backends import LanguageClassifier, get_classifier
+from olmoasr.pipeline.lang_id.segments import has_speech, load_segment_waveform
+from olmoasr.pipeline.lang_id.votes import DocumentVotes
+from olmoasr.pipeline.lang_id.voxlingua import Prediction
+
+STATE_DIR = Path(MARKER_DIR) / "tag_lang"
+CLASSIFY_STAGE = "tag-lang-classify"
+WRITE_STAGE = "tag-lang"
+DOCS_STAGE = "tag-lang-docs"
+SAMPLE_RATE = 16000
+PROGRESS_EVERY = 500
+
+
+@dataclass(frozen=True)
+class ShardFile:
+    key: str  # output shard name without suffix (relative path)
+    path: str  # input file
+    rel: str  # output file name relative to the output directory
+
+
+def plan_shard_files(input_path: str | Path, output_dir: str | Path) -> list[ShardFile]:
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise UsageError(f"{input_path}: no such file or directory")
+    root, out = input_path.resolve(), Path(output_dir).resolve()
+    if root.is_dir() and (out == root or root in out.parents):
+        raise UsageError(f"{output_dir}: the output directory must not be inside the input directory {input_path}")
+    files = jsonl_files(input_path)
+    if not files:
+        raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
+    shards = []
+    for path in files:
+        rel = path.name if input_path.is_file() else path.relative_to(input_path).as_posix()
+        shards.append(ShardFile(strip_jsonl_suffix(rel), str(path), rel))
+    return shards
+
+
+def votes_path(output_dir: Path, key: str) -> Path:
+    return Path(output_dir) / STATE_DIR / "votes" / f"{key}.json"
+
+
+def winners_path(output_dir: Path, key: str) -> Path:
+    return Path(output_dir) / STATE_DIR / "winners" / f"{key}.json"
+
+
+def audio_lang_map_path(output_dir: Path) -> Path:
+    return Path(output_dir) / STATE_DIR / "audio_lang.json"
+
+
+def _add(stats: Stats, key: str, value: float = 1) -> None:
+    stats[key] = stats.get(key, 0) + value
+
+
+def _tasks(shards: tuple[ShardFile, ...]) -> list[ShardTask]:
+    return [ShardTask(s.key, (s.path, s.rel), weight=float(Path(s.path).stat().st_size)) for s in shards]
+
+
+# ------------------------------------------------------------------------------------------- 1. classify
+
+
+def _load(item: tuple[str, dict[str, Any], str]) -> np.ndarray | OlmoasrError:
+    try:
+        return load_segment_waveform(item[1])
+    except OlmoasrError as err:
+        return err
+
+
+@dataclass
+class ClassifyStage:
+    shards: tuple[ShardFile, ...]
+    output_dir: Path
+    backend: str
+    model_path: str
+    device: str
+    batch_size: int = 32
+    loader_threads: int = 4
+    classifier: LanguageClassifier | None = None  # injected (tests, custom backends); else loaded by name
+    name: str = CLASSIFY_STAGE
+
+    def plan(self) -> list[ShardTask]:
+        return _tasks(self.shards)
+
+    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
+        in_path = task.inputs[0]
+        classifier = self.classifier or get_classifier(self.backend, self.model_path, self.device)
+        votes = DocumentVotes()
+        stats: Stats = {"segment_shards": 1}
+        read_stats = JsonlReadStats()
+        pending: list[tuple[str, dict[str, Any], str]] = []
+        buffer_size = self.batch_size * 4
+        with cf.ThreadPoolExecutor(max_workers=max(1, self.loader_threads)) as pool:
+            for line_no, record in iter_jsonl(in_path, read_stats):
+                _add(stats, "segments")
+                doc_id = record.get("id")
+                if not isinstance(doc_id, str) or not doc_id:
+                    _add(stats, "segments_without_id")
+                    warn(f"{in_path}:{line_no}: segment has no document `id`; it cannot vote")
+                    continue
+                votes.see(doc_id)
+                if not has_speech(record):
+                    _add(stats, "segments_no_speech")
+                    continue
+                pending.append((doc_id, record, f"{in_path}:{line_no}"))
+                if len(pending) >= buffer_size:
+                    self._classify(pending, classifier, votes, stats, pool)
+                    progress(len(pending))
+                    pending = []
+            if pending:
+                self._classify(pending, classifier, votes, stats, pool)
+                progress(len(pending))
+        stats["malformed_lines"] = read_stats.malformed
+        atomic_write_bytes(votes_path(self.output_dir, task.shard), orjson.dumps(votes.to_json()))
+        return stats
+
+    def _classify(
+        self,
+        pending: list[tuple[str, dict[str, Any], str]],
+        classifier: LanguageClassifier,
+        votes: DocumentVotes,
+        stats: Stats,
+        pool: cf.ThreadPoolExecutor,
+    ) -> None:
+        started = time.perf_counter()
+        waves = list(pool.map(_load, pending))
+        _add(stats, "load_seconds", time.perf_counter() - started)
+        usable: list[int] = []
+        for i, wave in enumerate(waves):
+            if isinstance(wave, OlmoasrError):
+                reason = getattr(wave, "reason", "audio_error")
+                _add(stats, f"segments_audio_error/{reason}")
+                warn(f"{pending[i][2]}: segment audio not classified: {wave}")
+            elif len(wave) == 0:
+                _add(stats, "segments_audio_error/empty_audio")
+                warn(f"{pending[i][2]}: segment audio is empty; not classified")
+            else:
+                usable.append(i)
+        # Similar lengths share a batch: less padding to compute, and batches of near-equal lengths.
+        classified = set(usable)
+        usable.sort(key=lambda i: len(waves[i]))
+        predictions: list[Prediction | None] = [None] * len(pending)
+        started = time.perf_counter()
+        for start in range(0, len(usable), self.batch_size):
+            chunk = usable[start : start + self.batch_size]
+            for i, prediction in zip(chunk, classifier.classify([waves[i] for i in chunk]), strict=True):
+                predictions[i] = prediction
+        _add(stats, "classify_seconds", time.perf_counter() - started)
+        for i, (doc_id, _, where) in enumerate(pending):  # record order, so ties go to the first seen
+            prediction = predictions[i]
+            if prediction is None:
+                if i in classified:
+                    _add(stats, "segments_audio_error/unclassifiable")
+                    warn(f"{where}: the classifier returned no language")
+                continue
+            votes.add(doc_id, prediction.language)
+            _add(stats, "segments_classified")
+            _add(stats, "audio_seconds_classified", len(waves[i]) / SAMPLE_RATE)
+            _add(stats, f"segment_lang/{prediction.language}")
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
+        raise RuntimeError("tag lang tasks are not split into parts")
+
+
+# ------------------------------------------------------------------------------------------- 2. merge
+
+
+def _replace_if_changed(path: Path, data: bytes, stale_marker: Path) -> None:
+    """Write `data` to `path`; when it differs from what was there, the marker of the output made
+    from the old content is removed so that output is written again."""
+    try:
+        unchanged = path.read_bytes() == data
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        stale_marker.unlink(missing_ok=True)
+        atomic_write_bytes(path, data)
+
+
+def merge_votes(output_dir: Path, shards: tuple[ShardFile, ...]) -> tuple[DocumentVotes, list[ShardFile]]:
+    """All shards' votes in shard order, and the shards whose classification finished."""
+    votes = DocumentVotes()
+    finished = []
+    for shard in shards:
+        try:
+            data = orjson.loads(votes_path(output_dir, shard.key).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        finished.append(shard)
+        for doc_id, counts in data.items():
+            votes.merge(doc_id, ((lang, int(n)) for lang, n in counts))
+    return votes, finished
+
+
+def write_winners(output_dir: Path, finished: list[ShardFile], winners: dict[str, str | None]) -> None:
+    for shard in finished:
+        doc_ids = orjson.loads(votes_path(output_dir, shard.key).read_bytes()).keys()
+        data = orjson.dumps({doc_id: winners.get(doc_id) for doc_id in doc_ids}, option=orjson.OPT_SORT_KEYS)
+        _replace_if_changed(winners_path(output_dir, shard.key), data, marker_path(output_dir, WRITE_STAGE, shard.key))
+
+
+def write_audio_lang_map(output_dir: Path, winners: dict[str, str | None], docs_output_dir: Path | None) -> Path:
+    path = audio_lang_map_path(output_dir)
+    data = orjson.dumps(winners, option=orjson.OPT_SORT_KEYS)
+    try:
+        unchanged = path.read_bytes() == data
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        if docs_output_dir is not None:  # every document shard was tagged from the old map
+            for marker in (Path(docs_output_dir) / MARKER_DIR / DOCS_STAGE).rglob("*.done.json"):
+                marker.unlink(missing_ok=True)
+        atomic_write_bytes(path, data)
+    return path
+
+
+# ------------------------------------------------------------------------------------------- 3. write
+
+
+def _write_with_lang(
+    in_path: str, out_path: Path, lookup: Callable[[Any], tuple[str | None, str]], progress: Callable[[int], None]
+) -> Stats:
+    stats: Stats = {}
+    read_stats = JsonlReadStats()
+    count = 0
+    with JsonlWriter(out_path) as out:
+        for _, record in iter_jsonl(in_path, read_stats):
+            language, outcome = lookup(record.get("id"))
+            record["audio_lang"] = language
+            out.write(record)
+            _add(stats, "records")
+            _add(stats, f"records_{outcome}")
+            count += 1
+            if count == PROGRESS_EVERY:
+                progress(count)
+                count = 0
+    progress(count)
+    stats["malformed_lines"] = read_stats.malformed
+    return stats
+
+
+@dataclass
+class WriteStage:
+    shards: tuple[ShardFile, ...]
+    output_dir: Path
+    name: str = WRITE_STAGE
+
+    def plan(self) -> list[ShardTask]:
+        return _tasks(self.shards)
+
+    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
+        in_path, rel = task.inputs
+        winners = orjson.loads(winners_path(self.output_dir, task.shard).read_bytes())
+
+        def lookup(doc_id: Any) -> tuple[str | None, str]:
+            language = winners.get(doc_id) if isinstance(doc_id, str) else None
+            return language, "with_audio_lang" if language is not None else "without_audio_lang"
+
+        stats = _write_with_lang(in_path, self.output_dir / rel, lookup, progress)
+        stats["segment_shards_written"] = 1
+        return stats
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
+        raise RuntimeError("tag lang tasks are not split into parts")
+
+
+_MAPS: dict[str, dict[str, str | None]] = {}
+
+
+def _load_map(path: Path) -> dict[str, str | None]:
+    key = f"{path}:{path.stat().st_mtime_ns}"
+    if key not in _MAPS:
+        _MAPS.clear()
+        _MAPS[key] = orjson.loads(path.read_bytes())
+    return _MAPS[key]
+
+
+@dataclass
+class DocsStage:
+    """Adds `audio_lang` to document records from the global map of the segment run."""
+
+    shards: tuple[ShardFile, ...]
+    output_dir: Path
+    map_path: Path
+    name: str = DOCS_STAGE
+
+    def plan(self) -> list[ShardTask]:
+        return _tasks(self.shards)
+
+    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
+        in_path, rel = task.inputs
+        mapping = _load_map(Path(self.map_path))
+
+        def lookup(doc_id: Any) -> tuple[str | None, str]:
+            if not isinstance(doc_id, str) or doc_id not in mapping:
+                return None, "without_segments"
+            language = mapping[doc_id]
+            return language, "with_audio_lang" if language is not None else "without_audio_lang"
+
+        stats = _write_with_lang(in_path, Path(self.output_dir) / rel, lookup, progress)
+        stats["document_shards_written"] = 1
+        return stats
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
+        raise RuntimeError("tag lang tasks are not split into parts")

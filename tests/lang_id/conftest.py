@@ -1,0 +1,16 @@
+"""Fixtures of the language-ID tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lid_helpers import build_micro_model
+
+from olmoasr.pipeline.lang_id.voxlingua import save_speechbrain_model
+
+
+@pytest.fixture(scope="session")
+def micro_model_dir(tmp_path_factory) -> Path:
+    """A SpeechBrain-layout model directory (hyperparams.yaml, two .ckpt, label_encoder.txt), random weights."""
+    return save_speechbrain_model(build_micro_model(), tmp_path_factory.mktemp("lid") / "micro-voxlingua")
