@@ -72,10 +72,10 @@ def run(argv: list[str] | None = None) -> int:
         hint = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
         print(f"error: {err.format_message()}{hint}", file=sys.stderr)
         return 2
-    except click.Abort:
+    except typer.Abort:
         print("error: aborted", file=sys.stderr)
         return 130
-    except click.Exit as err:
+    except typer.Exit as err:
         return err.exit_code
     except OlmoasrError as err:
         print(f"error: {err}", file=sys.stderr)
