@@ -1,0 +1,207 @@
+"""`prep jsonl`: raw shard folders of audio/transcript pairs -> one JSONL of document records per shard.
+
+Input layout (spec §1.1), found at any depth under the input directory:
+
+    shard_00000/<pair_id>/audio_<pair_id>.<ext>              any audio/video container FFmpeg reads
+    shard_00000/<pair_id>/transcript_<pair_id>.<srt|vtt>     manual transcript
+    shard_00000/<pair_id>/mach_transcript_<pair_id>.<vtt|srt>   optional machine (auto) captions
+
+A pair folder is any folder holding `audio_<id>.*` or `transcript_<id>.*` files; its parent is the
+shard (or the folder itself when several ids share it). Output: `<shard>.jsonl.gz` of `DocumentRecord`s
+(`length` = the audio's real duration, probed from the container header), `<shard>.rejects.tsv` with a
+typed reason per rejected pair, `<shard>.stats.json`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from olmoasr.audio import is_media_file, probe_duration
+from olmoasr.errors import InputError, UsageError
+from olmoasr.io.jsonl import JsonlWriter
+from olmoasr.log import warn
+from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
+from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
+from olmoasr.pipeline.transcripts import FORMATS, parse_transcript, read_transcript_text
+
+AUDIO_PREFIX = "audio_"
+TRANSCRIPT_PREFIX = "transcript_"
+MACHINE_PREFIX = "mach_transcript_"
+PAIRS_PER_PART = 500
+
+
+@dataclass(frozen=True)
+class PairFiles:
+    pair_id: str
+    folder: Path
+    audio: tuple[Path, ...]
+    transcript: tuple[Path, ...]
+    machine: tuple[Path, ...]
+
+
+def _classify(name: str) -> tuple[str, str] | None:
+    """`audio_x.mp3` -> ("audio", "x"); the machine prefix is checked before the transcript one."""
+    for kind, prefix in (("machine", MACHINE_PREFIX), ("transcript", TRANSCRIPT_PREFIX), ("audio", AUDIO_PREFIX)):
+        if name.startswith(prefix):
+            stem = name[len(prefix) :]
+            pair_id = stem.rsplit(".", 1)[0] if "." in stem else stem
+            if pair_id:
+                return kind, pair_id
+    return None
+
+
+def scan_folder(folder: Path) -> list[PairFiles]:
+    """The pairs whose files sit directly in `folder`, sorted by id."""
+    found: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        kind_id = _classify(entry.name)
+        if kind_id:
+            found[kind_id[1]][kind_id[0]].append(Path(entry.path))
+    return [
+        PairFiles(pid, folder, tuple(f["audio"]), tuple(f["transcript"]), tuple(f["machine"]))
+        for pid, f in sorted(found.items())
+    ]
+
+
+def find_shards(raw_dir: Path) -> dict[str, list[tuple[str, str]]]:
+    """shard name -> sorted [(pair folder, pair id)], for every pair found under `raw_dir`."""
+    by_shard_dir: dict[Path, list[tuple[str, str]]] = defaultdict(list)
+    for root, dirs, _files in os.walk(raw_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        folder = Path(root)
+        pairs = scan_folder(folder)
+        for pair in pairs:
+            shard_dir = folder.parent if len(pairs) == 1 and folder != raw_dir else folder
+            by_shard_dir[shard_dir].append((os.fspath(folder), pair.pair_id))
+    names: dict[str, Path] = {}
+    for shard_dir in sorted(by_shard_dir):
+        name = shard_dir.name or "shard"
+        if name in names:  # two shard folders with one name in different places: name by relative path
+            name = "__".join(shard_dir.resolve().relative_to(raw_dir.resolve()).parts) or name
+        names[name] = shard_dir
+    return {name: sorted(by_shard_dir[d]) for name, d in names.items()}
+
+
+def _pick_transcript(paths: tuple[Path, ...]) -> Path | None:
+    preferred = [p for p in paths if p.suffix.lower().lstrip(".") in FORMATS]
+    return (preferred or list(paths) or [None])[0]
+
+
+def _pick_audio(paths: tuple[Path, ...]) -> Path | None:
+    preferred = [p for p in paths if is_media_file(p)]
+    return (preferred or list(paths) or [None])[0]
+
+
+def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
+    """The document record of one pair; raises `InputError` (typed reason) for a rejected pair."""
+    transcript_path = _pick_transcript(pair.transcript)
+    if transcript_path is None:
+        raise InputError(os.fspath(pair.folder), "missing_transcript", f"no transcript_{pair.pair_id}.srt/.vtt")
+    audio_path = _pick_audio(pair.audio)
+    if audio_path is None:
+        raise InputError(os.fspath(pair.folder), "missing_audio", f"no audio_{pair.pair_id}.* file")
+    content = read_transcript_text(transcript_path)
+    fmt = transcript_path.suffix.lower().lstrip(".")
+    transcript = parse_transcript(content, fmt if fmt in FORMATS else None, source=os.fspath(transcript_path))
+    for reason, n in transcript.dropped.items():
+        stats[f"cues_dropped.{reason}"] = stats.get(f"cues_dropped.{reason}", 0) + n
+    length = probe_duration(audio_path)
+    record = {
+        "subtitle_file": os.fspath(transcript_path.resolve()),
+        "content": content,
+        "length": round(length, 3),
+        "audio_file": os.fspath(audio_path.resolve()),
+        "id": pair.pair_id,
+    }
+    machine_path = _pick_transcript(pair.machine)
+    if machine_path is not None:
+        try:
+            machine_content = read_transcript_text(machine_path)
+            mfmt = machine_path.suffix.lower().lstrip(".")
+            parse_transcript(machine_content, mfmt if mfmt in FORMATS else None, source=os.fspath(machine_path))
+        except InputError as err:
+            warn(f"{err} (machine transcript ignored)")
+            stats["machine_transcripts_ignored"] = stats.get("machine_transcripts_ignored", 0) + 1
+        else:
+            record["mach_content"] = machine_content
+            record["mach_subtitle_file"] = os.fspath(machine_path.resolve())
+            stats["docs_with_machine"] = stats.get("docs_with_machine", 0) + 1
+    return record
+
+
+@dataclass
+class PrepJsonlStage:
+    """Executor stage: one task per shard folder (split into parts of `pairs_per_part` pairs)."""
+
+    raw_dir: Path
+    output_dir: Path
+    pairs_per_part: int = PAIRS_PER_PART
+    name: str = "prep_jsonl"
+
+    def plan(self) -> list[ShardTask]:
+        tasks = []
+        for shard, pairs in find_shards(self.raw_dir).items():
+            ranges = split_ranges(len(pairs), self.pairs_per_part)
+            for k, (lo, hi) in enumerate(ranges):
+                inputs = tuple(os.path.join(folder, pid) for folder, pid in pairs[lo:hi])
+                tasks.append(ShardTask(shard, inputs, k, len(ranges), weight=float(hi - lo)))
+        return tasks
+
+    def run_task(self, task: ShardTask, progress: ProgressFn) -> Stats:
+        outputs = task_outputs(self.output_dir, self.name, task)
+        rejects = Rejects()
+        stats: Stats = {"pairs": 0, "docs": 0, "hours_in": 0.0}
+        with JsonlWriter(outputs.records) as writer:
+            for key in task.inputs:
+                folder, pair_id = os.path.split(key)
+                pair = next((p for p in scan_folder(Path(folder)) if p.pair_id == pair_id), None)
+                stats["pairs"] += 1
+                if pair is None:
+                    rejects.add(pair_id, folder, "missing_pair", "pair files disappeared since planning")
+                    continue
+                try:
+                    record = document_for_pair(pair, stats)
+                except InputError as err:
+                    rejects.add(pair_id, err.path, err.reason, str(err))
+                    warn(f"rejected {pair_id}: {err}")
+                else:
+                    writer.write(record)
+                    stats["docs"] += 1
+                    stats["hours_in"] += record["length"] / 3600.0
+                progress(1)
+        rejects.write(outputs.rejects)
+        stats.update(rejects.stats())
+        write_stats(outputs.stats, stats)
+        return stats
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:
+        return merge_part_outputs(self.output_dir, self.name, shard, num_parts)
+
+
+def prep_jsonl(
+    raw_dir: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    workers: int | None = None,
+    show_progress: bool = True,
+    pairs_per_part: int = PAIRS_PER_PART,
+    executor=None,
+) -> StageReport:
+    """Turn raw shard folders into document JSONL shards. Returns the stage report (stats, failures)."""
+    raw = Path(raw_dir)
+    if not raw.exists():
+        raise UsageError(f"{raw}: input directory not found")
+    if not raw.is_dir():
+        raise UsageError(f"{raw}: not a directory (expected shard folders of audio_/transcript_ pairs)")
+    stage = PrepJsonlStage(raw, Path(output_dir), pairs_per_part)
+    if not stage.plan():
+        raise UsageError(f"{raw}: no audio_<id>.* / transcript_<id>.* pairs found")
+    return run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)

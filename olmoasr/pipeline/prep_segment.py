@@ -1,0 +1,329 @@
+"""`prep segment`: document JSONL shards -> <= 30 s training segments (records + FLAC audio in tar containers).
+
+Per input shard `S` (one task, or several parts of `docs_per_part` documents for big shards):
+- `S.jsonl.gz`: `SegmentRecord`s in document order (spec §2.4 fields, document tags carried into every
+  segment, §2.5 machine-alignment fields when the document has `mach_content`),
+- `audio/<task>/<task>-NNNNNN.tar`: the segments' 16 kHz mono FLAC, N per tar (not in `--text-only` mode,
+  where `audio_file` is the source recording and `audio_timestamp` the window to decode from it),
+- `S.rejects.tsv` (documents that could not be segmented, with reasons), `S.stats.json`.
+
+Every source recording is decoded once, streaming, and cut as the stream passes (`audio_windows`).
+A document's segments reach the containers only once its whole audio decoded (`DocumentSpool`), so a file
+that turns out corrupt half-way leaves no orphan audio.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from olmoasr.audio import SAMPLE_RATE, encode_flac, iter_audio
+from olmoasr.errors import InputError, UsageError
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, strip_jsonl_suffix
+from olmoasr.log import warn
+from olmoasr.pipeline.audio_windows import iter_windows
+from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
+from olmoasr.pipeline.machine_alignment import alignment_fields, machine_windows
+from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
+from olmoasr.pipeline.segment_audio import ContainerWriter, DocumentSpool
+from olmoasr.pipeline.segmenting import (
+    DEFAULT_MAX_SEGMENTS,
+    MIN_MS,
+    Window,
+    WindowingOptions,
+    WindowingStats,
+    segment_windows,
+)
+from olmoasr.pipeline.transcripts import FORMATS, detect_format, format_transcript, parse_transcript
+from olmoasr.timestamps import format_range_ms
+
+DOCS_PER_PART = 64
+DEFAULT_SEGMENTS_PER_CONTAINER = 1000
+AUDIO_DIR = "audio"
+# Document fields that are the document itself; every other field is a tag carried into its segments.
+CORE_DOCUMENT_FIELDS = frozenset(
+    {"subtitle_file", "content", "length", "audio_file", "id", "mach_content", "mach_subtitle_file"}
+)
+MIN_SAMPLES = MIN_MS * SAMPLE_RATE // 1000
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """What `prep segment` does; validated before any work starts."""
+
+    text_only: bool = False
+    max_segments_per_doc: int = DEFAULT_MAX_SEGMENTS  # 0: no cap
+    channel: int | None = None  # None: downmix like `ffmpeg -ac 1`
+    segments_per_container: int = DEFAULT_SEGMENTS_PER_CONTAINER
+    docs_per_part: int = DOCS_PER_PART
+
+    def __post_init__(self) -> None:
+        if self.max_segments_per_doc < 0:
+            raise UsageError("--max-segments-per-doc must be >= 0 (0 = no cap)")
+        if self.channel is not None and self.channel < 0:
+            raise UsageError("--channel must be >= 0")
+        if self.segments_per_container < 1:
+            raise UsageError("--segments-per-container must be >= 1")
+        if self.docs_per_part < 1:
+            raise UsageError("docs_per_part must be >= 1")
+
+
+def _count_docs(path: Path) -> int:
+    stats = JsonlReadStats()
+    return sum(1 for _ in iter_jsonl(path, stats, report=False))
+
+
+@dataclass
+class PrepSegmentStage:
+    input_dir: Path
+    output_dir: Path
+    options: SegmentOptions
+    name: str = "prep_segment"
+
+    def inputs(self) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for path in jsonl_files(self.input_dir):
+            shard = strip_jsonl_suffix(path.name)
+            if shard in found:
+                raise UsageError(f"{path}: two input files give the output shard name {shard!r}")
+            found[shard] = path
+        return found
+
+    def plan(self) -> list[ShardTask]:
+        from olmoasr.pipeline.executor import marker_path
+
+        tasks = []
+        for shard, path in self.inputs().items():
+            if marker_path(self.output_dir, self.name, shard).exists():
+                tasks.append(ShardTask(shard, (os.fspath(path),)))  # finished: skipped without a scan
+                continue
+            n_docs = _count_docs(path)
+            ranges = split_ranges(n_docs, self.options.docs_per_part)
+            for k, (lo, hi) in enumerate(ranges):
+                tasks.append(ShardTask(shard, (os.fspath(path), str(lo), str(hi)), k, len(ranges), float(hi - lo)))
+        return tasks
+
+    def run_task(self, task: ShardTask, progress: ProgressFn) -> Stats:
+        path = task.inputs[0]
+        lo, hi = (int(task.inputs[1]), int(task.inputs[2])) if len(task.inputs) == 3 else (0, None)
+        outputs = task_outputs(self.output_dir, self.name, task)
+        segmenter = DocumentSegmenter(self.options)
+        rejects = Rejects()
+        read_stats = JsonlReadStats()
+        containers = None
+        if not self.options.text_only:
+            containers = ContainerWriter(
+                self.output_dir / AUDIO_DIR / task.key, task.key, self.options.segments_per_container
+            )
+        spool = DocumentSpool(self.output_dir)
+        try:
+            with JsonlWriter(outputs.records) as writer:
+                for index, (line_no, doc) in enumerate(iter_jsonl(path, read_stats)):
+                    if index < lo:
+                        continue
+                    if hi is not None and index >= hi:
+                        break
+                    try:
+                        records = segmenter.segment(doc, spool)
+                    except InputError as err:
+                        spool.clear()
+                        rejects.add(str(doc.get("id", f"line {line_no}")), err.path, err.reason, str(err))
+                        warn(f"{path}:{line_no}: document rejected: {err}")
+                    else:
+                        locations = spool.drain_into(containers) if containers is not None else {}
+                        for record in records:
+                            location = locations.get(record["seg_id"])
+                            if location is not None:
+                                record["audio_file"] = location.audio_file
+                                record["audio_offset"] = location.audio_offset
+                                record["audio_nbytes"] = location.audio_nbytes
+                            writer.write(record)
+                    progress(1)
+                if containers is not None:
+                    containers.close()
+        except BaseException:
+            if containers is not None:
+                containers.abort()
+            raise
+        finally:
+            spool.close()
+        rejects.write(outputs.rejects)
+        stats = segmenter.stats
+        stats.update(rejects.stats())
+        if read_stats.malformed:
+            stats["malformed_lines"] = stats.get("malformed_lines", 0) + read_stats.malformed
+        write_stats(outputs.stats, stats)
+        return stats
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:
+        return merge_part_outputs(self.output_dir, self.name, shard, num_parts)
+
+
+def _whisper_token_counter() -> Callable[[str], int]:
+    from olmoasr.model.tokenizer import get_tokenizer
+
+    tokenizer = get_tokenizer(multilingual=False)
+    return lambda text: len(tokenizer.encode(text))
+
+
+class DocumentSegmenter:
+    """Turns one document record into segment records (and, with audio, their FLAC bytes in a spool)."""
+
+    def __init__(self, options: SegmentOptions, count_tokens: Callable[[str], int] | None = None):
+        self.options = options
+        self.count_tokens = count_tokens or _whisper_token_counter()
+        self.windowing = WindowingOptions(max_segments=options.max_segments_per_doc)
+        self.stats: Stats = {"docs": 0, "hours_in": 0.0, "segments": 0, "hours_out": 0.0}
+
+    def _bump(self, key: str, n: float = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+    def segment(self, doc: dict[str, Any], spool: DocumentSpool) -> list[dict[str, Any]]:
+        doc_id = doc.get("id")
+        subtitle_file = doc.get("subtitle_file") or ""
+        where = subtitle_file or str(doc_id)
+        if not isinstance(doc_id, str) or not doc_id:
+            raise InputError(where, "bad_record", "document has no `id`")
+        content = doc.get("content")
+        if not isinstance(content, str):
+            raise InputError(where, "bad_record", "document has no `content`")
+        fmt = _transcript_format(subtitle_file, content, where)
+        transcript = parse_transcript(content, fmt, source=where)
+        length = doc.get("length")
+        duration_ms = int(length * 1000) if isinstance(length, int | float) and length > 0 else None
+        wstats = WindowingStats()
+        windows = segment_windows(transcript.captions, self.count_tokens, duration_ms, self.windowing, wstats)
+
+        audio_file = doc.get("audio_file")
+        samples: dict[int, int] = {}
+        if not self.options.text_only:
+            if not audio_file:
+                raise InputError(where, "missing_audio", "document has no `audio_file`")
+            samples = self._cut_audio(doc_id, str(audio_file), windows, spool)
+
+        align = None
+        machine = doc.get("mach_content")
+        if isinstance(machine, str) and machine.strip():
+            align = self._machine_windows(doc, machine, windows)
+
+        tags = {k: v for k, v in doc.items() if k not in CORE_DOCUMENT_FIELDS}
+        folder = os.path.dirname(subtitle_file)
+        records = []
+        for k, window in enumerate(windows):
+            seg_id = f"{doc_id}_{k}"
+            if not self.options.text_only and samples.get(k, 0) < MIN_SAMPLES:
+                self._bump("dropped.too_short_audio")
+                continue
+            record = _segment_record(doc_id, seg_id, folder, fmt, window)
+            if self.options.text_only:
+                record["audio_file"] = os.fspath(audio_file) if audio_file else None
+                record["audio_is_source"] = True
+            if align is not None:
+                record.update(alignment_fields(window, align[k], align_fmt(machine)))
+            for key, value in tags.items():
+                record.setdefault(key, value)
+            records.append(record)
+            self._bump("segments")
+            self._bump(f"segments.{window.kind}")
+            audio_ms = (samples[k] * 1000 // SAMPLE_RATE) if samples else window.audio_end_ms - window.start_ms
+            self._bump("hours_out", audio_ms / 3_600_000)
+        for reason, n in wstats.counts.items():
+            self._bump(f"dropped.{reason}", n)
+        for reason, n in transcript.dropped.items():
+            self._bump(f"cues_dropped.{reason}", n)
+        self._bump("docs")
+        if duration_ms:
+            self._bump("hours_in", duration_ms / 3_600_000)
+        return records
+
+    def _cut_audio(self, doc_id: str, audio_file: str, windows: list[Window], spool: DocumentSpool) -> dict[int, int]:
+        ranges = [(w.start_ms * SAMPLE_RATE // 1000, w.audio_end_ms * SAMPLE_RATE // 1000) for w in windows]
+        lengths: dict[int, int] = {}
+        if not ranges:
+            return lengths
+        chunks = iter_audio(audio_file, channel=self.options.channel)
+        for k, pcm in iter_windows(chunks, ranges):
+            lengths[k] = len(pcm)
+            if len(pcm) >= MIN_SAMPLES:
+                spool.add(f"{doc_id}_{k}", encode_flac(pcm))
+        return lengths
+
+    def _machine_windows(self, doc: dict[str, Any], machine: str, windows: list[Window]):
+        where = doc.get("mach_subtitle_file") or f"{doc.get('id')}:mach_content"
+        try:
+            captions = parse_transcript(machine, source=where).captions
+        except InputError as err:
+            warn(f"{err} (machine transcript ignored)")
+            self._bump("machine_transcripts_ignored")
+            return None
+        self._bump("docs_with_machine")
+        return machine_windows(windows, captions)
+
+
+def align_fmt(machine_content: str) -> str:
+    try:
+        return detect_format(machine_content)
+    except ValueError:
+        return "vtt"
+
+
+def _transcript_format(subtitle_file: str, content: str, where: str) -> str:
+    suffix = os.path.splitext(subtitle_file)[1].lower().lstrip(".")
+    if suffix in FORMATS:
+        return suffix
+    try:
+        return detect_format(content)
+    except ValueError as err:
+        raise InputError(where, "unparseable_transcript", f"not SRT or WebVTT: {err}") from None
+
+
+def _segment_record(doc_id: str, seg_id: str, folder: str, fmt: str, window: Window) -> dict[str, Any]:
+    text_timestamp = format_range_ms(window.start_ms, window.text_end_ms)
+    return {
+        "subtitle_file": os.path.join(folder, f"{text_timestamp}.{fmt}"),
+        "seg_content": format_transcript(window.relative_captions(), fmt),
+        "text_timestamp": text_timestamp,
+        "audio_timestamp": format_range_ms(window.start_ms, window.audio_end_ms),
+        "norm_end": window.norm_end,
+        "id": doc_id,
+        "seg_id": seg_id,
+        "audio_file": None,
+        "ts_mode": window.ts_mode,
+        "no_ts_mode": window.no_ts_mode,
+        "only_no_ts_mode": window.only_no_ts_mode,
+        "num_tokens_no_ts_mode": window.num_tokens_no_ts_mode,
+        "num_tokens_ts_mode": window.num_tokens_ts_mode,
+    }
+
+
+def _check_output_outside_input(source: Path, output: Path) -> None:
+    src, out = source.resolve(), output.resolve()
+    if src.is_dir() and (out == src or src in out.parents):
+        raise UsageError(f"{output}: the output directory must not be inside the input directory {source}")
+
+
+def prep_segment(
+    docs_dir: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    text_only: bool = False,
+    max_segments_per_doc: int = DEFAULT_MAX_SEGMENTS,
+    channel: int | None = None,
+    segments_per_container: int = DEFAULT_SEGMENTS_PER_CONTAINER,
+    workers: int | None = None,
+    show_progress: bool = True,
+    docs_per_part: int = DOCS_PER_PART,
+    executor=None,
+) -> StageReport:
+    """Segment every document shard under `docs_dir` into `output_dir`. Returns the stage report."""
+    options = SegmentOptions(text_only, max_segments_per_doc, channel, segments_per_container, docs_per_part)
+    source = Path(docs_dir)
+    if not source.exists():
+        raise UsageError(f"{source}: input not found")
+    _check_output_outside_input(source, Path(output_dir))
+    stage = PrepSegmentStage(source, Path(output_dir), options)
+    if not stage.inputs():
+        raise UsageError(f"{source}: no document JSONL files (.jsonl, .jsonl.gz, .jsonl.zst) found")
+    return run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
