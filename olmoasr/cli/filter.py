@@ -1,0 +1,48 @@
+"""`olmoasr filter`: keep the records that pass a filter config (spec §5), with a funnel table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from olmoasr.errors import OlmoasrError
+
+ORDER = 40
+
+
+def filter_command(
+    input_path: Path = typer.Argument(..., help="Tagged JSONL shards: a directory or a file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output directory for the kept records."),
+    config: str = typer.Option(
+        "text_heurs_seg_edit_dist_edit_dist",
+        "-c",
+        "--config",
+        help="Filter YAML: a path or a shipped name (e.g. lang_align, seg_edit_dist_0.7_edit_dist_0.5).",
+    ),
+    rejects: Path = typer.Option(None, "--rejects", help="Also write dropped records here, with `_drop_reason`."),
+    missing: str = typer.Option(
+        "drop", "--missing", help="A record without a tested field: `drop` (counted as missing:<field>) or `pass`."
+    ),
+    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+) -> None:
+    """Filter tagged records; prints records and hours left after each step (% of the previous step).
+
+    \b
+    Example:
+      olmoasr filter tagged_segments/ -c text_heurs_seg_edit_dist_edit_dist -o filtered/ --rejects rejected/
+    """
+    from olmoasr.cli._tag_filter_tables import print_funnel
+    from olmoasr.pipeline.filtering import filter_records
+
+    result = filter_records(
+        input_path, output, config, missing=missing, rejects_dir=rejects, workers=workers, show_progress=not quiet
+    )
+    print_funnel(result.funnel, output)
+    if not result.ok:
+        raise OlmoasrError(f"{len(result.report.failures)} shard(s) failed; fix them and re-run to finish")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("filter")(filter_command)

@@ -1,0 +1,49 @@
+"""`olmoasr sample`: a reproducible training mix by hours or count, or percentiles of a numeric tag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from olmoasr.errors import UsageError
+
+ORDER = 50
+
+
+def sample_command(
+    input_path: Path = typer.Argument(..., help="Filtered JSONL shards: a directory or a file."),
+    output: Path = typer.Option(None, "-o", "--output", help="Output directory for mix_00000.jsonl.gz, ..."),
+    hours: float = typer.Option(None, "--hours", help="Total audio hours to draw (across all shards)."),
+    count: int = typer.Option(None, "--count", help="Number of records to draw instead of hours."),
+    seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed + same records = same mix)."),
+    shard_size: int = typer.Option(10_000, "--shard-size", help="Records per output shard."),
+    stats: str = typer.Option(None, "--stats", help="Print percentiles 0..100 of this numeric field instead."),
+    cap: int = typer.Option(1_000_000, "--cap", help="With --stats: exact up to this many values, reservoir beyond."),
+    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes for the counting passes."),
+) -> None:
+    """Draw a training mix across all input shards, or print a tag's percentiles.
+
+    \b
+    Examples:
+      olmoasr sample filtered/ -o train_mix/ --hours 1000 --seed 0
+      olmoasr sample filtered/ --stats edit_dist
+    """
+    from olmoasr.cli._tag_filter_tables import print_sample, print_tag_percentiles
+    from olmoasr.pipeline.sampling import sample_records, tag_stats
+
+    if stats is not None:
+        if output is not None or hours is not None or count is not None:
+            raise UsageError("--stats prints percentiles only; leave out -o/--hours/--count")
+        print_tag_percentiles(tag_stats(input_path, stats, cap=cap, seed=seed))
+        return
+    if output is None:
+        raise UsageError("give -o/--output for the mix (or --stats KEY for percentiles)")
+    result = sample_records(
+        input_path, output, hours=hours, count=count, seed=seed, shard_size=shard_size, workers=workers
+    )
+    print_sample(result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sample")(sample_command)

@@ -1,0 +1,73 @@
+"""`olmoasr tag doc|seg`: tag document or segment records with a tagging config (spec §3).
+
+`tag_app` is the `tag` sub-app; other modules add commands to it (`tag lang` lives in `tag_lang.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from olmoasr.errors import OlmoasrError
+
+ORDER = 30
+
+tag_app = typer.Typer(
+    name="tag",
+    help="Add tags to records: `doc` (document level), `seg` (segment level), and more.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+CONFIG_HELP = "Tagging YAML: a path, or a shipped name (main_tagging, main_tagging_seg)."
+
+
+def _run(level: str, input_path: Path, output: Path, config: str, workers: int | None, quiet: bool) -> None:
+    from olmoasr.cli._tag_filter_tables import print_tag_summary
+    from olmoasr.pipeline.tagging import run_tagging
+
+    result = run_tagging(input_path, output, config, level, workers=workers, show_progress=not quiet)
+    print_tag_summary(result.summary, result.report, output)
+    if not result.ok:
+        raise OlmoasrError(f"{len(result.report.failures)} shard(s) failed; fix them and re-run to finish")
+
+
+@tag_app.command("doc")
+def tag_doc(
+    input_path: Path = typer.Argument(..., help="Document JSONL shards (`prep jsonl` output): a directory or a file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
+    config: str = typer.Option("main_tagging", "-c", "--config", help=CONFIG_HELP),
+    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+) -> None:
+    """Tag document records: casing, repeating_lines, text_lang, edit_dist, ...
+
+    \b
+    Example:
+      olmoasr tag doc docs/ -c main_tagging -o tagged_docs/
+    """
+    _run("document", input_path, output, config, workers, quiet)
+
+
+@tag_app.command("seg")
+def tag_seg(
+    input_path: Path = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
+    config: str = typer.Option("main_tagging_seg", "-c", "--config", help=CONFIG_HELP),
+    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+) -> None:
+    """Tag segment records (from `seg_content` and the aligned machine segment) as `seg_<tag>`.
+
+    `edit_dist` is written as `seg_edit_dist`, so the document tags carried in each segment stay intact.
+
+    \b
+    Example:
+      olmoasr tag seg segments/ -c main_tagging_seg -o tagged_segments/
+    """
+    _run("segment", input_path, output, config, workers, quiet)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tag_app, name="tag")

@@ -1,0 +1,49 @@
+"""Shipped configs (the original's tagging and filtering YAMLs, unchanged), addressable by name.
+
+`resolve_config("text_heurs_seg_edit_dist_edit_dist", "filtering")` finds the packaged file; an existing
+path is used as is. Unknown names fail with one line listing what is available.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from olmoasr.errors import ConfigError
+
+CONFIG_ROOT = Path(__file__).parent
+Kind = Literal["tagging", "filtering"]
+
+
+def packaged_configs(kind: Kind) -> dict[str, Path]:
+    """Config name (file stem) -> path, for every YAML shipped under `configs/<kind>/`."""
+    return {p.stem: p for p in sorted((CONFIG_ROOT / kind).rglob("*.yaml"))}
+
+
+def resolve_config(name_or_path: str | Path, kind: Kind) -> Path:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    stem = path.name.removesuffix(".yaml").removesuffix(".yml")
+    found = packaged_configs(kind).get(stem) if path.parent == Path(".") else None
+    if found is not None:
+        return found
+    available = ", ".join(packaged_configs(kind))
+    raise ConfigError(str(name_or_path), f"no such file or shipped {kind} config (shipped: {available})")
+
+
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Parse a YAML file that must hold a mapping; every problem is a ConfigError naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(str(path), f"cannot read ({err.strerror or err})") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(str(path), f"invalid YAML{where}: {getattr(err, 'problem', err)}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "expected a mapping with `name` and `pipeline`")
+    return data

@@ -1,0 +1,179 @@
+"""The filter stage: keep the records that pass every step of a filter config (spec §5), shard by shard.
+
+A record is dropped at the first failing step; the step's reason (`casing`, `missing:edit_dist`, ...) is
+counted, and with a rejects directory the record is written there with `_drop_reason` and `_drop_step`.
+The run ends with a funnel like the paper's Fig. 2: records and hours left after each step and the
+percentage of the previous step, printed and written as `filter_funnel.json`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from olmoasr.errors import UsageError
+from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl
+from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
+from olmoasr.pipeline.filter_config import MISSING_POLICIES, FilterConfig, FilterStep, load_filter_config
+from olmoasr.pipeline.tagging import PROGRESS_EVERY, plan_shards
+from olmoasr.schema import record_duration_s
+
+FUNNEL_FILE = "filter_funnel.json"
+
+
+def apply_filters(
+    record: dict[str, Any], steps: tuple[FilterStep, ...], missing: str = "drop"
+) -> tuple[int, str] | None:
+    """None if `record` passes every step (clean-up steps may rewrite it), else (step index, reason)."""
+    for index, step in enumerate(steps):
+        reason = step.apply(record, missing)
+        if reason is not None:
+            return index, reason
+    return None
+
+
+@dataclass
+class FilterStage:
+    """Executor stage: one task per input shard; kept records keep the shard's name."""
+
+    input_path: Path
+    output_dir: Path
+    config: FilterConfig
+    missing: str = "drop"
+    rejects_dir: Path | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.input_path = Path(self.input_path)
+        self.output_dir = Path(self.output_dir)
+        self.rejects_dir = Path(self.rejects_dir) if self.rejects_dir is not None else None
+        if self.missing not in MISSING_POLICIES:
+            raise UsageError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
+        if not self.name:
+            blob = repr((self.config.steps, self.missing, str(self.rejects_dir))).encode()
+            self.name = f"filter-{hashlib.sha1(blob).hexdigest()[:10]}"
+
+    def plan(self) -> list[ShardTask]:
+        return [
+            ShardTask(key, (path, rel), weight=float(Path(path).stat().st_size))
+            for key, path, rel in plan_shards(self.input_path, self.output_dir)
+        ]
+
+    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
+        in_path, rel = task.inputs
+        steps, missing = self.config.steps, self.missing
+        stats: Stats = {"shards": 1, "records": 0, "seconds": 0.0, "kept/records": 0, "kept/seconds": 0.0}
+        read_stats = JsonlReadStats()
+        rejects = JsonlWriter(self.rejects_dir / rel) if self.rejects_dir is not None else None
+        pending = 0
+        try:
+            with JsonlWriter(self.output_dir / rel) as out:
+                for _, record in iter_jsonl(in_path, read_stats):
+                    seconds = record_duration_s(record)
+                    stats["records"] += 1
+                    stats["seconds"] += seconds
+                    dropped = apply_filters(record, steps, missing)
+                    if dropped is None:
+                        out.write(record)
+                        stats["kept/records"] += 1
+                        stats["kept/seconds"] += seconds
+                    else:
+                        index, reason = dropped
+                        for key, value in (
+                            (f"drop/{index}/records", 1),
+                            (f"drop/{index}/seconds", seconds),
+                            (f"reason/{reason}", 1),
+                        ):
+                            stats[key] = stats.get(key, 0) + value
+                        if rejects is not None:
+                            record["_drop_reason"] = reason
+                            record["_drop_step"] = index
+                            rejects.write(record)
+                    pending += 1
+                    if pending == PROGRESS_EVERY:
+                        progress(pending)
+                        pending = 0
+            if rejects is not None:
+                rejects.close()
+        except BaseException:
+            if rejects is not None:
+                rejects.abort()
+            raise
+        progress(pending)
+        stats["malformed_lines"] = read_stats.malformed
+        return stats
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
+        raise RuntimeError("filter tasks are not split into parts")
+
+
+# ------------------------------------------------------------------------------------------- funnel
+
+
+def funnel(stats: Stats, config: FilterConfig) -> dict[str, Any]:
+    """Records and hours left after each step, with the percentage of the previous step (Fig. 2 style)."""
+    records, hours = stats.get("records", 0), stats.get("seconds", 0.0) / 3600
+    rows = [{"step": "input", "records": records, "hours": hours, "pct_records": 100.0, "pct_hours": 100.0}]
+    for index, step in enumerate(config.steps):
+        kept_records = records - stats.get(f"drop/{index}/records", 0)
+        kept_hours = hours - stats.get(f"drop/{index}/seconds", 0.0) / 3600
+        rows.append(
+            {
+                "step": f"{index + 1}. {step.describe()}",
+                "records": kept_records,
+                "hours": max(kept_hours, 0.0),
+                "pct_records": 100.0 * kept_records / records if records else 0.0,
+                "pct_hours": 100.0 * kept_hours / hours if hours else 0.0,
+            }
+        )
+        records, hours = kept_records, max(kept_hours, 0.0)
+    return {
+        "config": config.name,
+        "config_path": config.path,
+        "input": {"records": stats.get("records", 0), "hours": stats.get("seconds", 0.0) / 3600},
+        "kept": {"records": stats.get("kept/records", 0), "hours": stats.get("kept/seconds", 0.0) / 3600},
+        "steps": rows,
+        "drop_reasons": {k.split("/", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("reason/")},
+        "malformed_lines": stats.get("malformed_lines", 0),
+        "shards": stats.get("shards", 0),
+    }
+
+
+@dataclass
+class FilterRunSummary:
+    report: StageReport
+    config: FilterConfig
+    output_dir: Path
+    funnel: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+def filter_records(
+    input_path: str | Path,
+    output_dir: str | Path,
+    config: str | Path | FilterConfig = "text_heurs_seg_edit_dist_edit_dist",
+    missing: str = "drop",
+    rejects_dir: str | Path | None = None,
+    workers: int | None = None,
+    show_progress: bool = True,
+    executor: Any = None,
+) -> FilterRunSummary:
+    """Filter tagged records with a config (name of a shipped one or a path); see the module docstring."""
+    if not isinstance(config, FilterConfig):
+        config = load_filter_config(config)
+    stage = FilterStage(Path(input_path), Path(output_dir), config, missing, Path(rejects_dir) if rejects_dir else None)
+    report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
+    result = funnel(report.stats, config)
+    result["missing_policy"] = missing
+    result["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
+    atomic_write_bytes(Path(output_dir) / FUNNEL_FILE, orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return FilterRunSummary(report=report, config=config, output_dir=Path(output_dir), funnel=result)

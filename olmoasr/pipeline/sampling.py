@@ -1,0 +1,315 @@
+"""Training-mix sampling across ALL input shards (not per file), and percentiles of a numeric tag.
+
+Every record gets a seeded pseudo-random key from its identity (`seg_id`, else `id`, else file:line), so a
+sample depends only on the seed and the records, not on how they are sharded. `--count N` keeps the N
+smallest keys; `--hours H` takes records in key order until the next one would pass H (the total is
+within one segment's duration of H). Memory holds keys of (about) the selected records only, never
+whole records: pass 1 counts (or keeps the N smallest keys), pass 2 gathers key candidates under a
+threshold, the last pass streams the chosen records into `mix_00000.jsonl.gz`, ... (`shard_size` each).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import heapq
+import math
+import multiprocessing as mp
+import random
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from olmoasr.errors import UsageError
+from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files
+from olmoasr.log import warn
+from olmoasr.schema import record_duration_s
+
+MANIFEST = "sample_manifest.json"
+SHARD_PATTERN = re.compile(r"^mix_\d{5}\.jsonl(\.gz|\.zst)?$")
+PERCENTILES = tuple(range(101))
+
+Candidate = tuple[float, int, int, float]  # (key, file index, line number, seconds)
+
+
+def record_key(seed: int, record: dict[str, Any], fallback: str) -> float:
+    """A uniform [0, 1) key from the seed and the record's identity (stable across re-sharding)."""
+    ident = record.get("seg_id") or record.get("id") or fallback
+    digest = hashlib.blake2b(f"{seed}\x1f{ident}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+# ------------------------------------------------------------------------------------------- per-file passes
+
+
+def _count_file(path: str) -> tuple[int, float, int]:
+    read_stats = JsonlReadStats()
+    records, seconds = 0, 0.0
+    for _, record in iter_jsonl(path, read_stats):
+        records += 1
+        seconds += record_duration_s(record)
+    return records, seconds, read_stats.malformed
+
+
+def _smallest_keys(path: str, file_index: int, seed: int, count: int) -> tuple[list[Candidate], int, float, int]:
+    heap: list[tuple[float, int, int, float]] = []  # max-heap via negated key
+    read_stats = JsonlReadStats()
+    records, seconds = 0, 0.0
+    for line_no, record in iter_jsonl(path, read_stats):
+        duration = record_duration_s(record)
+        records += 1
+        seconds += duration
+        key = record_key(seed, record, f"{path}:{line_no}")
+        item = (-key, -file_index, -line_no, duration)
+        if len(heap) < count:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+    chosen = [(-k, -f, -line, d) for k, f, line, d in heap]
+    return chosen, records, seconds, read_stats.malformed
+
+
+def _candidates_below(path: str, file_index: int, seed: int, threshold: float) -> list[Candidate]:
+    found = []
+    for line_no, record in iter_jsonl(path, report=False):
+        key = record_key(seed, record, f"{path}:{line_no}")
+        if key < threshold:
+            found.append((key, file_index, line_no, record_duration_s(record)))
+    return found
+
+
+def _map_files(function, argument_lists: list[tuple], workers: int) -> list:
+    if workers <= 1 or len(argument_lists) <= 1:
+        return [function(*args) for args in argument_lists]
+    ctx = mp.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(workers, len(argument_lists)), mp_context=ctx) as pool:
+        return list(pool.map(function, *zip(*argument_lists, strict=True)))
+
+
+# ------------------------------------------------------------------------------------------- sample
+
+
+@dataclass
+class SampleResult:
+    output_dir: str
+    seed: int
+    target_hours: float | None
+    target_count: int | None
+    records: int
+    hours: float
+    input_records: int
+    input_hours: float
+    shards: list[str]
+    malformed_lines: int = 0
+    skipped: bool = False
+
+
+def _select_by_hours(
+    files: list[str], seed: int, hours: float, workers: int
+) -> tuple[list[Candidate], int, float, int]:
+    counts = _map_files(_count_file, [(f,) for f in files], workers)
+    total_records = sum(c[0] for c in counts)
+    total_seconds = sum(c[1] for c in counts)
+    malformed = sum(c[2] for c in counts)
+    target = hours * 3600
+    if target >= total_seconds:
+        warn(f"asked for {hours:g} h but the inputs hold only {total_seconds / 3600:.3f} h: taking every record")
+        threshold = 1.0
+    else:
+        share = target / total_seconds
+        threshold = min(1.0, share * 1.02 + 8 * math.sqrt(share / max(total_records, 1)) + 16 / max(total_records, 1))
+    while True:
+        found = _map_files(_candidates_below, [(f, i, seed, threshold) for i, f in enumerate(files)], workers)
+        candidates = sorted(c for part in found for c in part)
+        if threshold >= 1.0 or sum(c[3] for c in candidates) >= target:
+            break
+        threshold = min(1.0, threshold * 2)
+    chosen, seconds = [], 0.0
+    for candidate in candidates:
+        if seconds + candidate[3] > target:
+            break
+        chosen.append(candidate)
+        seconds += candidate[3]
+    return chosen, total_records, total_seconds, malformed
+
+
+def _select_by_count(files: list[str], seed: int, count: int, workers: int) -> tuple[list[Candidate], int, float, int]:
+    parts = _map_files(_smallest_keys, [(f, i, seed, count) for i, f in enumerate(files)], workers)
+    merged = heapq.nsmallest(count, (c for part in parts for c in part[0]))
+    total_records = sum(p[1] for p in parts)
+    if count > total_records:
+        warn(f"asked for {count} records but the inputs hold only {total_records}: taking every record")
+    return merged, total_records, sum(p[2] for p in parts), sum(p[3] for p in parts)
+
+
+def sample_records(
+    input_path: str | Path,
+    output_dir: str | Path,
+    hours: float | None = None,
+    count: int | None = None,
+    seed: int = 0,
+    shard_size: int = 10_000,
+    workers: int | None = None,
+    compression: str = ".gz",
+) -> SampleResult:
+    """Draw a reproducible training mix of `hours` hours (or `count` records) from every input shard."""
+    if (hours is None) == (count is None):
+        raise UsageError("give exactly one of --hours or --count")
+    if hours is not None and not hours > 0:
+        raise UsageError(f"--hours must be positive, got {hours}")
+    if count is not None and count <= 0:
+        raise UsageError(f"--count must be positive, got {count}")
+    if shard_size <= 0:
+        raise UsageError(f"--shard-size must be positive, got {shard_size}")
+    if compression not in ("", ".gz", ".zst"):
+        raise UsageError(f"compression must be '', '.gz' or '.zst', got {compression!r}")
+    input_path, output_dir = Path(input_path), Path(output_dir)
+    if not input_path.exists():
+        raise UsageError(f"{input_path}: no such file or directory")
+    files = [str(p) for p in jsonl_files(input_path)]
+    if not files:
+        raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
+    if input_path.is_dir() and (
+        output_dir.resolve() == input_path.resolve() or input_path.resolve() in output_dir.resolve().parents
+    ):
+        raise UsageError(f"{output_dir}: the output directory must not be inside the input directory")
+
+    request = {
+        "inputs": files,
+        "seed": seed,
+        "target_hours": hours,
+        "target_count": count,
+        "shard_size": shard_size,
+        "compression": compression,
+    }
+    manifest_path = output_dir / MANIFEST
+    previous = _read_manifest(manifest_path)
+    if previous is not None and previous.get("request") == request:
+        result = SampleResult(**previous["result"])
+        result.skipped = True
+        return result
+
+    workers = max(1, workers or mp.cpu_count())
+    if hours is not None:
+        chosen, in_records, in_seconds, malformed = _select_by_hours(files, seed, hours, workers)
+    else:
+        chosen, in_records, in_seconds, malformed = _select_by_count(files, seed, count, workers)
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for stale in output_dir.iterdir():
+        if SHARD_PATTERN.match(stale.name):
+            stale.unlink()
+    manifest_path.unlink(missing_ok=True)
+    shards = _write_selected(files, chosen, output_dir, shard_size, compression)
+    result = SampleResult(
+        output_dir=str(output_dir),
+        seed=seed,
+        target_hours=hours,
+        target_count=count,
+        records=len(chosen),
+        hours=sum(c[3] for c in chosen) / 3600,
+        input_records=in_records,
+        input_hours=in_seconds / 3600,
+        shards=shards,
+        malformed_lines=malformed,
+    )
+    atomic_write_bytes(
+        manifest_path, orjson.dumps({"request": request, "result": asdict(result)}, option=orjson.OPT_INDENT_2)
+    )
+    return result
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_selected(
+    files: list[str], chosen: list[Candidate], output_dir: Path, shard_size: int, compression: str
+) -> list[str]:
+    """Stream the chosen records (in input order) into fixed-size shards; each shard is renamed into place whole."""
+    wanted: dict[int, set[int]] = {}
+    for _, file_index, line_no, _ in chosen:
+        wanted.setdefault(file_index, set()).add(line_no)
+    shards: list[str] = []
+    writer: JsonlWriter | None = None
+    try:
+        for file_index in sorted(wanted):
+            lines = wanted[file_index]
+            for line_no, record in iter_jsonl(files[file_index], report=False):
+                if line_no not in lines:
+                    continue
+                if writer is None or writer.count >= shard_size:
+                    if writer is not None:
+                        writer.close()
+                    name = f"mix_{len(shards):05d}.jsonl{compression}"
+                    shards.append(name)
+                    writer = JsonlWriter(output_dir / name)
+                writer.write(record)
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    return shards
+
+
+# ------------------------------------------------------------------------------------------- tag statistics
+
+
+@dataclass
+class TagStatsResult:
+    key: str
+    values: int
+    missing: int
+    non_numeric: int
+    exact: bool
+    sample_size: int
+    percentiles: list[tuple[int, float]]
+
+
+def tag_stats(
+    input_path: str | Path,
+    key: str,
+    cap: int = 1_000_000,
+    seed: int = 0,
+) -> TagStatsResult:
+    """Percentiles 0..100 of a numeric field: exact up to `cap` values, beyond that from a seeded reservoir."""
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise UsageError(f"{input_path}: no such file or directory")
+    files = jsonl_files(input_path)
+    if not files:
+        raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
+    if cap <= 0:
+        raise UsageError(f"--cap must be positive, got {cap}")
+    rng = random.Random(seed)
+    reservoir: list[float] = []
+    seen = missing = non_numeric = 0
+    for path in files:
+        for _, record in iter_jsonl(path):
+            value = record.get(key)
+            if value is None:
+                missing += 1
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+                non_numeric += 1
+                continue
+            seen += 1
+            if len(reservoir) < cap:
+                reservoir.append(float(value))
+            else:
+                slot = rng.randrange(seen)
+                if slot < cap:
+                    reservoir[slot] = float(value)
+    reservoir.sort()
+    n = len(reservoir)
+    table = [(p, reservoir[round(p / 100 * (n - 1))]) for p in PERCENTILES] if n else []
+    return TagStatsResult(key, seen, missing, non_numeric, seen <= cap, n, table)

@@ -1,0 +1,54 @@
+"""`casing`: upper / lower / mixed, from the per-caption casing of ASCII letters (spec §3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from olmoasr.pipeline.taggers.base import TagContext, Tagger
+
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+
+
+def caption_casing(text: str) -> str:
+    """Empty -> mixed; ASCII upper and lower -> mixed; only upper -> upper; else (lower or no letters) -> lower."""
+    if not text.strip():
+        return "mixed"
+    chars = set(text)
+    has_upper = not _UPPER.isdisjoint(chars)
+    has_lower = not _LOWER.isdisjoint(chars)
+    if has_upper and has_lower:
+        return "mixed"
+    return "upper" if has_upper else "lower"
+
+
+def document_casing(counts: dict[str, int], ratio: float = 0.6) -> str:
+    """Most frequent class; a tie involving mixed is mixed, an upper/lower tie is upper. Then the adjustments:
+    lower wins but mixed/lower > ratio -> mixed; mixed wins but upper/mixed > ratio -> upper."""
+    upper, lower, mixed = counts.get("upper", 0), counts.get("lower", 0), counts.get("mixed", 0)
+    best = max(upper, lower, mixed)
+    if mixed == best:
+        winner = "mixed"
+    elif upper == best:
+        winner = "upper"
+    else:
+        winner = "lower"
+    if winner == "lower" and lower and mixed / lower > ratio:
+        return "mixed"
+    if winner == "mixed" and mixed and upper / mixed > ratio:
+        return "upper"
+    return winner
+
+
+@dataclass
+class CasingTagger(Tagger):
+    name: ClassVar[str] = "casing"
+    field: ClassVar[str] = "casing"
+    ratio: float = 0.6
+
+    def tag(self, ctx: TagContext) -> str:
+        counts = {"upper": 0, "lower": 0, "mixed": 0}
+        for text in ctx.captions:
+            counts[caption_casing(text)] += 1
+        return document_casing(counts, self.ratio)

@@ -1,0 +1,430 @@
+"""The tag stage: run a tagging config's taggers over every document or segment record, shard by shard.
+
+Config: the original's YAML (`name`, `pipeline: [{tag: casing}, ...]`), validated when loaded: an unknown
+tagger, an unknown option or a segment-only tagger in a document run is a `ConfigError` naming the file
+and the key. Output: the same shard names under the output directory with the tags merged into each
+record, `<shard>_stats.json` per shard, and `<config name>_summary.json` for the whole run. Records
+stream through (memory does not grow with the shard), shards run on all cores through the executor,
+and finished shards are skipped on re-run.
+
+At segment level the texts come from `seg_content` (and prep's aligned machine segment), and tags are
+written as `seg_<tag>` so the document tags carried into each segment are never overwritten: the
+original's `main_tagging_seg.yaml` (`edit_dist`) therefore yields `seg_edit_dist`, the field the
+filter configs test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from olmoasr.configs import load_yaml_mapping, resolve_config
+from olmoasr.errors import ConfigError, TranscriptError, UsageError
+from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, strip_jsonl_suffix
+from olmoasr.log import warn
+from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
+from olmoasr.pipeline.taggers import LEVELS, TAGGERS, Level, TagContext, Tagger
+from olmoasr.pipeline.transcripts import machine_transcript_text, parse_transcript, transcript_text
+from olmoasr.schema import record_duration_s
+
+PROGRESS_EVERY = 2000
+
+# ------------------------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class TaggingConfig:
+    """A validated tagging config: `steps` = ((tagger name, options), ...) in pipeline order."""
+
+    name: str
+    path: str
+    level: Level
+    steps: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
+
+    def build(self) -> list[Tagger]:
+        return [TAGGERS[name](**dict(options)) for name, options in self.steps]
+
+    @property
+    def fields(self) -> list[str]:
+        return [tagger.output_field(self.level) for tagger in self.build()]
+
+    def fingerprint(self) -> str:
+        blob = orjson.dumps([self.level, [[n, list(map(list, o))] for n, o in self.steps]])
+        return hashlib.sha1(blob).hexdigest()[:10]
+
+
+def _check_option(path: str, where: str, cls: type[Tagger], key: str, value: Any) -> None:
+    default = next(f.default for f in fields(cls) if f.name == key)
+    expected = type(default)
+    ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise ConfigError(path, f"{where}: option '{key}' must be a {expected.__name__}, got {value!r}")
+
+
+def load_tagging_config(name_or_path: str | Path, level: Level = "document") -> TaggingConfig:
+    """Load and validate a tagging YAML (a path, or the name of a shipped config such as `main_tagging`)."""
+    if level not in LEVELS:
+        raise UsageError(f"unknown tagging level {level!r} (document or segment)")
+    path = resolve_config(name_or_path, "tagging")
+    where_file = str(path)
+    data = load_yaml_mapping(path)
+    for key in data:
+        if key not in ("name", "pipeline"):
+            raise ConfigError(where_file, f"unknown key '{key}' (allowed: name, pipeline)")
+    pipeline = data.get("pipeline")
+    if not isinstance(pipeline, list) or not pipeline:
+        raise ConfigError(where_file, "`pipeline` must be a non-empty list of `- tag: <tagger>` entries")
+    steps = []
+    seen_fields: dict[str, int] = {}
+    for i, entry in enumerate(pipeline):
+        where = f"pipeline[{i}]"
+        if not isinstance(entry, dict) or "tag" not in entry:
+            raise ConfigError(where_file, f"{where}: expected a mapping with a `tag` key, got {entry!r}")
+        name = entry["tag"]
+        cls = TAGGERS.get(name) if isinstance(name, str) else None
+        if cls is None:
+            known = ", ".join(sorted(TAGGERS))
+            raise ConfigError(where_file, f"{where}: unknown tagger '{name}' (known: {known})")
+        where = f"pipeline[{i}] (tag: {name})"
+        allowed = cls.option_names()
+        options = []
+        for key, value in entry.items():
+            if key == "tag":
+                continue
+            if key not in allowed:
+                hint = f"allowed: {', '.join(allowed)}" if allowed else "this tagger takes no options"
+                raise ConfigError(where_file, f"{where}: unknown key '{key}' ({hint})")
+            _check_option(where_file, where, cls, key, value)
+            options.append((key, value))
+        if level not in cls.levels:
+            raise ConfigError(where_file, f"{where}: '{name}' is a segment-level tagger; run `olmoasr tag seg`")
+        out_field = cls(**dict(options)).output_field(level)
+        if out_field in seen_fields:
+            raise ConfigError(where_file, f"{where}: writes '{out_field}' like pipeline[{seen_fields[out_field]}]")
+        seen_fields[out_field] = i
+        steps.append((name, tuple(options)))
+    name = data.get("name", path.stem)
+    if not isinstance(name, str):
+        raise ConfigError(where_file, f"`name` must be a string, got {name!r}")
+    return TaggingConfig(name=name, path=where_file, level=level, steps=tuple(steps))
+
+
+# ------------------------------------------------------------------------------------------- context
+
+
+class UnparseableRecord(Exception):
+    """A record the taggers cannot read (no transcript field, or a transcript that does not parse)."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
+
+
+_FORMAT_BY_SUFFIX = {".srt": "srt", ".vtt": "vtt"}
+
+
+def _format_hint(record: dict[str, Any], content: str) -> str | None:
+    name = record.get("subtitle_file")
+    if isinstance(name, str):
+        dot = name.rfind(".")
+        fmt = _FORMAT_BY_SUFFIX.get(name[dot:].lower()) if dot >= 0 else None
+        # Trust the extension only when the content agrees (a `.srt` name over WebVTT text happens).
+        if fmt == "srt" and content.lstrip("\ufeff \r\n").startswith("WEBVTT"):
+            return "vtt"
+        return fmt
+    return None
+
+
+def _captions(content: str, fmt: str | None, source: str) -> list:
+    try:
+        return parse_transcript(content, fmt, source=source).captions
+    except TranscriptError as err:
+        if err.reason == "empty_transcript":
+            return []
+        raise
+
+
+def _machine_loader(content: Any, fallback_text: Any, source: str) -> Callable[[], str | None]:
+    def load() -> str | None:
+        if isinstance(fallback_text, str):
+            return fallback_text
+        if not isinstance(content, str):
+            return None
+        try:
+            return machine_transcript_text(_captions(content, None, source))
+        except TranscriptError:
+            return None
+
+    return load
+
+
+def build_context(record: dict[str, Any], level: Level, source: str = "<record>") -> TagContext:
+    """Parse a record's transcript(s) into what taggers read. Raises UnparseableRecord."""
+    content_key = "content" if level == "document" else "seg_content"
+    content = record.get(content_key)
+    if not isinstance(content, str):
+        raise UnparseableRecord(f"missing:{content_key}", f"no `{content_key}` string in the record")
+    try:
+        captions = _captions(content, _format_hint(record, content), source)
+    except TranscriptError as err:
+        detail = str(err).removeprefix(f"{source}: ")
+        raise UnparseableRecord(err.reason, f"`{content_key}` does not parse: {detail}") from None
+    texts = [c.text for c in captions]
+    if level == "document":
+        mach = _machine_loader(record.get("mach_content"), None, source)
+    else:
+        mach_text = record.get("mach_seg_text")
+        mach = _machine_loader(record.get("mach_seg_content"), None if mach_text == "None" else mach_text, source)
+    return TagContext(
+        captions=texts,
+        man_text=transcript_text(captions),
+        duration_s=record_duration_s(record),
+        level=level,
+        mach_loader=mach,
+    )
+
+
+# ------------------------------------------------------------------------------------------- tagging
+
+
+class RecordTagger:
+    """Applies a config's taggers to records and keeps the additive statistics of what it saw."""
+
+    def __init__(self, config: TaggingConfig):
+        self.config = config
+        self.taggers = config.build()
+        self.fields = [t.output_field(config.level) for t in self.taggers]
+        self.stats: Stats = {}
+
+    def _add(self, key: str, value: float) -> None:
+        self.stats[key] = self.stats.get(key, 0) + value
+
+    def tag(self, record: dict[str, Any], where: str = "<record>") -> dict[str, Any]:
+        """Merge the tags into `record` (in place) and return it. Unreadable records are returned untagged."""
+        duration = record_duration_s(record)
+        self._add("records", 1)
+        self._add("seconds", duration)
+        try:
+            ctx = build_context(record, self.config.level, where)
+        except UnparseableRecord as err:
+            self._add(f"untagged/{err.reason}", 1)
+            warn(f"{where}: not tagged: {err}")
+            return record
+        if not ctx.captions:
+            self._add("empty_transcripts", 1)
+        for tagger, out_field in zip(self.taggers, self.fields, strict=True):
+            started = time.perf_counter()
+            try:
+                value = tagger.tag(ctx)
+            except Exception as err:  # one broken record never stops a shard; it is counted and named
+                self._add(f"tagger_errors/{out_field}", 1)
+                warn(f"{where}: tagger {tagger.name} failed: {type(err).__name__}: {err}")
+                continue
+            self._add(f"cpu_seconds/{out_field}", time.perf_counter() - started)
+            record[out_field] = value
+            bucket = tagger.bucket(value)
+            if bucket is not None:
+                self._add(f"tag/{out_field}/{bucket}/records", 1)
+                self._add(f"tag/{out_field}/{bucket}/seconds", duration)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self._add(f"tag/{out_field}/sum", value)
+        return record
+
+    def finish(self) -> Stats:
+        for tagger, out_field in zip(self.taggers, self.fields, strict=True):
+            for event, n in tagger.events.items():
+                self._add(f"events/{out_field}/{event}", n)
+            tagger.events.clear()
+        stats, self.stats = self.stats, {}
+        return stats
+
+
+def tag_record(record: dict[str, Any], config: TaggingConfig) -> dict[str, Any]:
+    """Tag one record dict (convenience for notebooks; stages use `RecordTagger` per shard)."""
+    return RecordTagger(config).tag(record)
+
+
+# ------------------------------------------------------------------------------------------- stage
+
+
+def plan_shards(input_path: Path, output_dir: Path) -> list[tuple[str, str, str]]:
+    """(shard key, input file, output file name relative to output_dir) for every JSONL input."""
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise UsageError(f"{input_path}: no such file or directory")
+    out = Path(output_dir).resolve()
+    root = input_path.resolve()
+    if root.is_dir() and (out == root or root in out.parents):
+        raise UsageError(f"{output_dir}: the output directory must not be inside the input directory")
+    files = jsonl_files(input_path)
+    if not files:
+        raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
+    shards = []
+    for path in files:
+        rel = path.name if input_path.is_file() else path.relative_to(input_path).as_posix()
+        shards.append((strip_jsonl_suffix(rel), str(path), rel))
+    return shards
+
+
+def shard_stats_path(output_dir: Path, shard_key: str) -> Path:
+    return Path(output_dir) / f"{shard_key}_stats.json"
+
+
+@dataclass
+class TagStage:
+    """Executor stage: one task per input shard; output = same shard name with tags merged in."""
+
+    input_path: Path
+    output_dir: Path
+    config: TaggingConfig
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.input_path = Path(self.input_path)
+        self.output_dir = Path(self.output_dir)
+        if not self.name:
+            self.name = f"tag-{self.config.level}-{self.config.fingerprint()}"
+
+    def plan(self) -> list[ShardTask]:
+        tasks = []
+        for key, path, rel in plan_shards(self.input_path, self.output_dir):
+            tasks.append(ShardTask(key, (path, rel), weight=float(Path(path).stat().st_size)))
+        return tasks
+
+    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
+        in_path, rel = task.inputs
+        tagger = RecordTagger(self.config)
+        read_stats = JsonlReadStats()
+        pending = 0
+        with JsonlWriter(self.output_dir / rel) as out:
+            for line_no, record in iter_jsonl(in_path, read_stats):
+                out.write(tagger.tag(record, f"{in_path}:{line_no}"))
+                pending += 1
+                if pending == PROGRESS_EVERY:
+                    progress(pending)
+                    pending = 0
+        progress(pending)
+        stats = tagger.finish()
+        stats["shards"] = 1
+        stats["malformed_lines"] = read_stats.malformed
+        atomic_write_bytes(
+            shard_stats_path(self.output_dir, task.shard),
+            orjson.dumps({"shard": task.shard, "config": self.config.name, "stats": stats}, option=orjson.OPT_INDENT_2),
+        )
+        return stats
+
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
+        raise RuntimeError("tag tasks are not split into parts")
+
+
+# ------------------------------------------------------------------------------------------- summary
+
+
+@dataclass
+class TagRunSummary:
+    """What a tag run did: the executor report plus the tag statistics, shaped for a table."""
+
+    report: StageReport
+    config: TaggingConfig
+    output_dir: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+def summarize_tag_stats(stats: Stats, config: TaggingConfig) -> dict[str, Any]:
+    records = stats.get("records", 0)
+    tags: dict[str, Any] = {}
+    for out_field in config.fields:
+        buckets: dict[str, dict[str, float]] = {}
+        prefix = f"tag/{out_field}/"
+        for key, value in stats.items():
+            if key.startswith(prefix) and key.count("/") == 3:
+                bucket, unit = key[len(prefix) :].rsplit("/", 1)
+                buckets.setdefault(bucket, {})["records" if unit == "records" else "hours"] = (
+                    value if unit == "records" else value / 3600
+                )
+        entry: dict[str, Any] = {"buckets": dict(sorted(buckets.items()))}
+        tagged = records - stats.get(f"tagger_errors/{out_field}", 0) - _untagged(stats)
+        if f"tag/{out_field}/sum" in stats and tagged:
+            entry["mean"] = stats[f"tag/{out_field}/sum"] / tagged
+        entry["cpu_seconds"] = stats.get(f"cpu_seconds/{out_field}", 0.0)
+        entry["errors"] = stats.get(f"tagger_errors/{out_field}", 0)
+        events = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith(f"events/{out_field}/")}
+        if events:
+            entry["events"] = events
+        tags[out_field] = entry
+    return {
+        "config": config.name,
+        "config_path": config.path,
+        "level": config.level,
+        "shards": stats.get("shards", 0),
+        "records": records,
+        "hours": stats.get("seconds", 0.0) / 3600,
+        "malformed_lines": stats.get("malformed_lines", 0),
+        "untagged": {k.split("/", 1)[1]: v for k, v in stats.items() if k.startswith("untagged/")},
+        "empty_transcripts": stats.get("empty_transcripts", 0),
+        "tags": tags,
+    }
+
+
+def _untagged(stats: Stats) -> float:
+    return sum(v for k, v in stats.items() if k.startswith("untagged/"))
+
+
+def run_tagging(
+    input_path: str | Path,
+    output_dir: str | Path,
+    config: str | Path | TaggingConfig,
+    level: Level,
+    workers: int | None = None,
+    show_progress: bool = True,
+    executor: Any = None,
+) -> TagRunSummary:
+    if not isinstance(config, TaggingConfig):
+        config = load_tagging_config(config, level)
+    elif config.level != level:
+        raise UsageError(f"config {config.name} was loaded for {config.level} level, not {level}")
+    stage = TagStage(Path(input_path), Path(output_dir), config)
+    report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
+    summary = summarize_tag_stats(report.stats, config)
+    summary["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
+    atomic_write_bytes(
+        Path(output_dir) / f"{config.name}_summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2)
+    )
+    return TagRunSummary(report=report, config=config, output_dir=Path(output_dir), summary=summary)
+
+
+def tag_documents(
+    input_path: str | Path,
+    output_dir: str | Path,
+    config: str | Path | TaggingConfig = "main_tagging",
+    workers: int | None = None,
+    show_progress: bool = True,
+    executor: Any = None,
+) -> TagRunSummary:
+    """Tag document records (`prep jsonl` output): `content`, `mach_content` -> casing, text_lang, ..."""
+    return run_tagging(input_path, output_dir, config, "document", workers, show_progress, executor)
+
+
+def tag_segments(
+    input_path: str | Path,
+    output_dir: str | Path,
+    config: str | Path | TaggingConfig = "main_tagging_seg",
+    workers: int | None = None,
+    show_progress: bool = True,
+    executor: Any = None,
+) -> TagRunSummary:
+    """Tag segment records (`prep segment` output) from `seg_content` and the aligned machine segment."""
+    return run_tagging(input_path, output_dir, config, "segment", workers, show_progress, executor)

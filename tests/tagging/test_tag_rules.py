@@ -1,0 +1,165 @@
+"""Each tagger's rule (spec §3) on tables of hand-made cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from olmoasr.pipeline.taggers import TAGGERS, TagContext
+from olmoasr.pipeline.taggers.casing import caption_casing, document_casing
+from olmoasr.pipeline.taggers.edit_dist import edit_dist_bucket, manual_machine_wer
+from olmoasr.pipeline.taggers.has_proper_cap_after_punct_line import proper_cap_after_punct
+from olmoasr.pipeline.taggers.repeating_lines import has_repeating_lines
+from olmoasr.pipeline.taggers.text_lang import detect_text_language
+
+
+def ctx(*captions: str, mach: str | None = None) -> TagContext:
+    return TagContext(list(captions), " ".join(c.strip() for c in captions if c.strip()), 10.0, mach_text=mach)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello there", "mixed"),
+        ("HELLO THERE", "upper"),
+        ("hello there", "lower"),
+        ("   ", "mixed"),
+        ("", "mixed"),
+        ("123 ... !!", "lower"),  # no ASCII letters -> lower
+        ("ÉCOLE", "upper"),  # only É is non-ASCII; the ASCII letters are upper
+        ("école", "lower"),
+        ("I", "upper"),
+        ("HELLO\nthere", "mixed"),
+    ],
+)
+def test_caption_casing(text, expected):
+    assert caption_casing(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({"upper": 5, "lower": 1, "mixed": 1}, "upper"),
+        ({"upper": 0, "lower": 5, "mixed": 3}, "lower"),  # mixed/lower = 0.6, not > 0.6
+        ({"upper": 0, "lower": 5, "mixed": 4}, "mixed"),  # lower wins but mixed/lower = 0.8 > 0.6
+        ({"upper": 3, "lower": 0, "mixed": 5}, "mixed"),  # upper/mixed = 0.6, not > 0.6
+        ({"upper": 4, "lower": 0, "mixed": 5}, "upper"),  # mixed wins but upper/mixed = 0.8 > 0.6
+        ({"upper": 2, "lower": 2, "mixed": 0}, "upper"),  # upper/lower tie -> first of (upper, lower)
+        ({"upper": 0, "lower": 3, "mixed": 3}, "mixed"),  # tie involving mixed -> mixed
+        ({"upper": 3, "lower": 3, "mixed": 3}, "upper"),  # tie -> mixed, then upper/mixed = 1 > 0.6 -> upper
+        ({"upper": 3, "lower": 0, "mixed": 3}, "upper"),  # same adjustment after a mixed/upper tie
+        ({"upper": 0, "lower": 0, "mixed": 0}, "mixed"),  # no captions
+    ],
+)
+def test_document_casing_adjustments_and_ties(counts, expected):
+    assert document_casing(counts) == expected
+
+
+def test_casing_tagger_and_its_ratio_option():
+    captions = ["hello there"] * 5 + ["Hello There"] * 4
+    assert TAGGERS["casing"]().tag(ctx(*captions)) == "mixed"
+    assert TAGGERS["casing"](ratio=0.9).tag(ctx(*captions)) == "lower"
+
+
+@pytest.mark.parametrize(
+    ("captions", "expected"),
+    [
+        (["we are going", "we are going to the shop"], True),  # rolling: contains the previous line
+        (["we are going", "to the shop", "we are going"], False),  # not the previous caption
+        (["yes", "yes"], False),  # one word each: ignored
+        (["yes", "yes yes"], False),  # previous caption has a single word
+        (["oh no", "oh no"], True),  # exact repeat of a two-word line
+        (["the cat sat", "THE CAT SAT"], False),  # case-sensitive substring
+        (["a b", "xa by"], True),  # a plain substring test, not word-aligned
+        (["hello world", "say hello world again"], True),
+    ],
+)
+def test_repeating_lines(captions, expected):
+    assert has_repeating_lines(captions) is expected
+    assert TAGGERS["repeating_lines"]().tag(ctx(*captions)) is expected
+
+
+def test_text_lang_codes_unknown_and_errors():
+    assert detect_text_language("This is plainly an English sentence about the weather today.") == ("en", True)
+    assert detect_text_language("Ceci est une phrase en français qui parle du temps qu'il fait.")[0] == "fr"
+    assert detect_text_language("") == ("un", True)
+    # control characters make cld2 fail; the tagger retries on a cleaned copy
+    assert detect_text_language("This is \x7f an English sentence about the weather today.")[0] == "en"
+    tagger = TAGGERS["text_lang"]()
+    assert tagger.tag(ctx("\ud800")) == "un"  # lone surrogate: never a silent "en"
+    assert tagger.events["errors"] == 0 or tagger.tag(ctx("\ud800\x00")) == "un"
+    assert tagger.bucket("en") == "en" and tagger.bucket("un") == "un" and tagger.bucket("fr") == "other"
+
+
+def test_text_lang_error_is_counted(monkeypatch):
+    import pycld2
+
+    def broken(text):
+        raise pycld2.error("boom")
+
+    monkeypatch.setattr(pycld2, "detect", broken)
+    tagger = TAGGERS["text_lang"]()
+    assert tagger.tag(ctx("Plain English text here.")) == "un"
+    assert tagger.events["errors"] == 1
+
+
+@pytest.mark.parametrize(
+    ("man", "mach", "expected"),
+    [
+        ("Hello, world.", "hello world", 0.0),  # normalised: punctuation and case do not count
+        ("the cat sat", "the cat sat down", 1 / 3),
+        ("the cat sat", "a dog", 1.0),
+        ("cat dog", "cat dog bird fish eel", 1.5),  # can exceed 1
+        ("", "", 0.0),  # both empty
+        ("", "hello there", 1.0),  # manual empty, machine has words
+        ("", "[Music]", 1.0),  # machine normalises to "" -> raw machine text vs ""
+        ("the cat sat", None, 1.0),  # no machine transcript
+        ("the cat sat", "", 1.0),
+        ("[Music]", "", 1.0),  # manual normalises to "": raw manual vs normalised machine
+        ("[Music]", "[Music]", 1.0),  # raw "[Music]" vs normalised machine "" -> 1 deletion
+        ("It's 5 o'clock", "it is five o'clock", 0.0),  # numbers and contractions standardised
+        ("colour", "color", 0.0),  # British spelling
+    ],
+)
+def test_edit_distance_and_fallbacks(man, mach, expected):
+    assert manual_machine_wer(man, mach) == pytest.approx(expected)
+
+
+def test_edit_dist_tagger_counts_missing_machine_text_and_buckets():
+    tagger = TAGGERS["edit_dist"]()
+    assert tagger.tag(ctx("the cat sat")) == 1.0
+    assert tagger.events["no_machine_transcript"] == 1
+    assert [edit_dist_bucket(v) for v in (0.0, 0.5, 1.0, 1.5)] == ["=0", "(0,1)", "=1", ">1"]
+
+
+def test_seg_edit_dist_uses_the_segment_machine_text():
+    tagger = TAGGERS["seg_edit_dist"]()
+    assert tagger.tag(ctx("We met, yesterday.", mach="we met yesterday")) == 0.0
+    assert tagger.tag(ctx("We met yesterday", mach="")) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("captions", "comma_period", "proper_cap", "words"),
+    [
+        (["Hello, there.", "How are you?"], True, True, 5),
+        (["Hello there.", "and you"], False, False, 4),
+        (["Hello, there", "and you."], True, True, 4),  # previous line does not end a sentence
+        (["Wait!  ", "  no way"], False, False, 3),  # trailing spaces after "!"; leading spaces before "no"
+        (["Is it?", "123 go"], False, True, 4),  # digits are not a lower-case letter
+        (["comma, only"], False, True, 2),
+        ([], False, True, 0),
+    ],
+)
+def test_punctuation_taggers_and_word_counts(captions, comma_period, proper_cap, words):
+    assert TAGGERS["has_comma_period"]().tag(ctx(*captions)) is comma_period
+    assert proper_cap_after_punct(captions) is proper_cap
+    assert TAGGERS["has_proper_cap_after_punct_line"]().tag(ctx(*captions)) is proper_cap
+    assert TAGGERS["num_words"]().tag(ctx(*captions)) == words
+    assert TAGGERS["seg_num_words"]().tag(ctx(*captions)) == words
+
+
+def test_segment_level_fields_never_overwrite_document_tags():
+    assert TAGGERS["edit_dist"]().output_field("document") == "edit_dist"
+    assert TAGGERS["edit_dist"]().output_field("segment") == "seg_edit_dist"
+    assert TAGGERS["casing"]().output_field("segment") == "seg_casing"
+    assert TAGGERS["num_words"]().output_field("segment") == "seg_num_words"
+    assert TAGGERS["seg_edit_dist"]().output_field("segment") == "seg_edit_dist"
