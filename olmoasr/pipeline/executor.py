@@ -16,6 +16,7 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import queue
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -113,12 +114,11 @@ def _init_worker(progress_queue: Any) -> None:
     _progress_queue = progress_queue
     # One BLAS/torch thread per worker process: the pool itself uses the cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        import torch
-
+    # Importing torch costs seconds per worker and most data stages never use it; a torch imported later
+    # in this worker reads OMP_NUM_THREADS above. Only an already-loaded torch needs telling.
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency, but data stages do not need it
-        pass
 
 
 def _queue_progress(n: int) -> None:
