@@ -167,7 +167,7 @@ def test_saved_directory_loads_back_to_identical_predictions(micro_model_dir):
     waves = torch.from_numpy(np.stack([tone(300), tone(900, seed=1)]))
     lengths = torch.ones(2)
     with torch.inference_mode():
-        torch.testing.assert_close(loaded(waves, lengths), original(waves, lengths))
+        np.testing.assert_allclose(loaded(waves, lengths).numpy(), original(waves, lengths).numpy(), rtol=1e-6)
     assert torch.equal(
         loaded.embedding_model.blocks[0].norm.norm.running_mean,
         original.embedding_model.blocks[0].norm.norm.running_mean,
@@ -182,7 +182,7 @@ def test_attentive_pooling_ignores_padded_frames():
     with torch.inference_mode():
         alone = pool(x, torch.ones(1))
         masked = pool(padded, torch.tensor([30 / 50]))
-    torch.testing.assert_close(alone, masked)
+    np.testing.assert_allclose(alone.numpy(), masked.numpy(), rtol=1e-5, atol=1e-6)
     assert alone.shape == (1, 12, 1)
 
 

@@ -113,7 +113,7 @@ def tag_audio_language(
     winners = votes.winners()
     write_winners(output_dir, finished, winners)
     map_path = write_audio_lang_map(output_dir, winners, Path(docs_output_dir) if docs_output_dir else None)
-    write_workers = max(1, min(os.cpu_count() or 1, len(finished)))
+    write_workers = options.workers or max(1, min(os.cpu_count() or 1, len(finished), 8))
     reports = [classify_report]
     if finished:
         write = WriteStage(tuple(finished), output_dir)
