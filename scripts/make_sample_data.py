@@ -51,7 +51,7 @@ def corpus(
     utterances: int = typer.Option(3000, help="Number of synthesised sentences in all (training + held-out)."),
     seed: int = typer.Option(0, help="Seed for texts, voices and pauses."),
     holdout_fraction: float = typer.Option(0.05, help="Fraction of utterances kept aside for evaluation."),
-    pairs_per_shard: int = typer.Option(200, help="Pairs per raw shard folder."),
+    pairs_per_shard: int = typer.Option(100, help="Pairs per raw shard folder (one task each)."),
     workers: int = typer.Option(2, help="Synthesis processes."),
 ) -> None:
     """Build a larger synthetic corpus in the raw shard layout plus a held-out eval manifest.

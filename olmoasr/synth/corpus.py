@@ -3,7 +3,8 @@ varied flite/espeak-ng voices, in the raw shard layout, plus a held-out eval man
 
     OUT/raw/shard_XXXXX/<id>/audio_<id>.ogg, transcript_<id>.<srt|vtt>, mach_transcript_<id>.vtt
     OUT/eval/audio/<id>.ogg
-    OUT/eval/eval.jsonl          {"audio": <absolute path>, "text": <reference>, "id": ..., "duration_s": ...}
+    OUT/eval/eval.jsonl          {"audio": "audio/<id>.ogg", "text": <reference>, "id": ..., "duration_s": ...}
+                                 (audio paths relative to the manifest, so the corpus can be moved)
     OUT/corpus.json              counts, hours, seed, voices
 
 Training pairs hold 1-6 sentences by one voice (so segments carry several timestamped captions);
@@ -92,7 +93,7 @@ class CorpusStage:
         return stats
 
     def _run_eval_part(self, part: str, progress: ProgressFn) -> Stats:
-        audio_dir = (self.output_dir / "eval" / "audio").resolve()
+        audio_dir = self.output_dir / "eval" / "audio"
         stats: Stats = {"eval_utterances": 0, "eval_seconds": 0.0}
         with JsonlWriter(self.output_dir / "eval" / "parts" / f"{part}.jsonl") as out:
             for utt in self.eval_parts[part]:
@@ -102,7 +103,7 @@ class CorpusStage:
                 duration = round(len(samples) / 16000, 3)
                 out.write(
                     {
-                        "audio": str(path),
+                        "audio": f"audio/{path.name}",
                         "text": utt.text,
                         "id": utt.utterance_id,
                         "duration_s": duration,
@@ -193,7 +194,7 @@ def make_corpus(
     n_utterances: int = 3000,
     seed: int = 0,
     holdout_fraction: float = 0.05,
-    pairs_per_shard: int = 200,
+    pairs_per_shard: int = 100,
     workers: int = 2,
     show_progress: bool = True,
 ) -> CorpusSummary:

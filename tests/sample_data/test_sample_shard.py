@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ from olmoasr.sample_data import (
     sample_pair_dir,
     sample_shard_archive,
 )
+from olmoasr.synth.speech import engines_available
 from olmoasr.timestamps import parse_time_ms
 
 KINDS = {"good", "all_caps", "repeating", "non_english", "mistranscribed", "corrupt_audio", "empty_transcript"}
@@ -214,3 +216,35 @@ def test_machine_captions_are_youtube_rolling_style(raw_dir, manifest):
             cues = [cues[0], *cues[2:]]
         kept = [c for c in cues[:-1] if "\n" not in c] + [cues[-1].split("\n")[-1]]
         assert " ".join(kept) == entry["machine_text"], entry["id"]
+
+
+def test_concurrent_extractions_agree(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: extract_sample_shard(tmp_path), range(4)))
+    assert len(set(results)) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [results[0].name]
+    assert len(list((results[0] / SHARD_NAME).iterdir())) == len(sample_manifest())
+
+
+def test_manifest_readable_without_extracting(manifest):
+    assert sample_manifest() == manifest
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not engines_available(), reason="flite/espeak-ng not installed")
+def test_regenerating_the_archive_is_deterministic(tmp_path):
+    from olmoasr.synth.sample_shard import build_sample_archive
+
+    first, second = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"
+    build_sample_archive(first)
+    build_sample_archive(second)
+    assert first.read_bytes() == second.read_bytes()
+    with tarfile.open(first, "r:gz") as tar:
+        regenerated = json.loads(tar.extractfile(MANIFEST_NAME).read())["pairs"]
+
+    def identity(entries):
+        return [(e["id"], e["kind"], e["text"]) for e in entries]
+
+    assert identity(regenerated) == identity(sample_manifest())
