@@ -137,6 +137,7 @@ def segment_windows(
             start = max(start, captions[i].start_ms)
     if current and not builder.full:
         builder.speech(start, current, is_last=True)
+        current = []
     if builder.full and (i < n or current):
         stats.add("docs_capped")
     return builder.windows
