@@ -105,6 +105,7 @@ def eval_command(
         long_best_of=best_of if best_of is not None else 5,
         long_temperature=temps or DecodeSettings().long_temperature,
         long_form_batched=long_form_batched,
+        long_form_batch_size=batch_size,
     )
     options = EvalOptions(
         batch_size=batch_size,

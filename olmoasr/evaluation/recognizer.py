@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,8 @@ class DecodeSettings:
     long_beam_size: int | None = 5
     long_best_of: int | None = 5
     long_temperature: tuple[float, ...] = PAPER_TEMPERATURES
-    long_form_batched: bool = False
+    long_form_batched: bool = False  # decode a recording's 30 s chunks in batches (VAD-cut), not sequentially
+    long_form_batch_size: int = 16
     # The original's transcribe never passed the previous text as a prompt (its models were trained
     # without <|startofprev|>), so the paper's long-form numbers are unconditioned.
     condition_on_previous_text: bool = False
@@ -93,19 +95,41 @@ class ModelRecognizer:
         }
         if s.long_beam_size is not None:
             options["beam_size"] = s.long_beam_size
-        if s.long_best_of is not None:
+        if s.long_best_of is not None and (s.long_beam_size is None or _beam_and_best_of_together()):
             options["best_of"] = s.long_best_of
         if s.sample_len is not None:
             options["sample_len"] = s.sample_len
-        if s.long_form_batched:
-            options["batched"] = True
         with torch.inference_mode():
-            result = transcribe(self.model, audio, **options)
+            if s.long_form_batched:
+                from olmoasr.model.batched import transcribe_batched
+
+                options.pop("condition_on_previous_text")
+                (result,) = transcribe_batched(self.model, [audio], batch_size=s.long_form_batch_size, **options)
+                if isinstance(result, Exception):
+                    raise result
+            else:
+                result = transcribe(self.model, audio, **options)
         return str(result["text"]).strip()
 
     def synchronize(self) -> None:
         if self.model.device.type == "cuda":
             torch.cuda.synchronize(self.model.device)
+
+
+@cache
+def _beam_and_best_of_together() -> bool:
+    """Whisper's fallback takes beam_size (used at temperature 0) and best_of (used above 0) together; a
+    decoder whose options reject that pair samples once per hotter temperature instead (warned once)."""
+    from olmoasr.model.decoding import DecodingOptions, DecodingOptionsError
+
+    try:
+        DecodingOptions(beam_size=5, best_of=5)
+    except DecodingOptionsError:
+        from olmoasr.log import warn
+
+        warn("this decoder rejects beam_size with best_of: long-form fallback samples once per temperature")
+        return False
+    return True
 
 
 def load_recognizer(
@@ -115,7 +139,6 @@ def load_recognizer(
     if isinstance(model, str):
         import olmoasr
 
-        if not hasattr(olmoasr, "load_model"):
-            raise UsageError("this olmoasr build has no model loader (olmoasr.load_model)")
-        model = olmoasr.load_model(model, device=device, dtype=dtype)
+        torch_dtype = getattr(torch, dtype) if dtype else None
+        model = olmoasr.load_model(model, device=device, dtype=torch_dtype)
     return ModelRecognizer(model, settings)

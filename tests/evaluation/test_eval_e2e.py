@@ -156,3 +156,32 @@ def test_compare_rejects_a_file_that_is_not_results(tmp_path, capsys):
     assert run(["eval", "--compare", str(bad), "-o", str(tmp_path / "c.png")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "not a results.json" in err and "\n" not in err
+
+
+def test_long_form_set_from_a_local_copy_uses_long_form_transcription(micro_model, speech_clips, tmp_path):
+    import numpy as np
+
+    from olmoasr.audio import load_audio, write_audio
+    from olmoasr.model.transcribe import transcribe
+
+    halves = [speech_clips[:3], speech_clips[3:]]
+    rows = []
+    for i, clips in enumerate(halves):
+        samples = np.concatenate([load_audio(path) for path, _ in clips])
+        write_audio(tmp_path / f"rec{i}.flac", samples)
+        rows.append({"audio": tmp_path / f"rec{i}.flac", "text": " ".join(t for _, t in clips), "id": f"rec{i}"})
+    write_hub_parquet(tmp_path / "root" / "long_meanwhile", rows)
+    greedy = DecodeSettings(sample_len=6, long_beam_size=None, long_best_of=None, long_temperature=(0.0,))
+    options = EvalOptions(data_root=str(tmp_path / "root"), output_dir=str(tmp_path / "out"), decode=greedy)
+    (result,) = evaluate(micro_model, sets="long:meanwhile", options=options, show_progress=False).sets
+    assert result.status == "ok" and result.form == "long" and result.scored == 2
+    scored = _rows(result.utterances_file)
+    direct = transcribe(
+        micro_model, load_audio(rows[0]["audio"]), language="en", temperature=(0.0,), sample_len=6,
+        condition_on_previous_text=False,
+    )  # fmt: skip
+    assert scored[0]["hypothesis"] == direct["text"].strip()
+    hand = jiwer.process_words(
+        [r["reference_normalized"] for r in scored], [r["hypothesis_normalized"] for r in scored]
+    )
+    assert result.wer == pytest.approx(100 * hand.wer, abs=1e-3)
