@@ -2,6 +2,7 @@
 
 from olmoasr.pipeline.filter_config import load_filter_config
 from olmoasr.pipeline.filtering import apply_filters, filter_records
+from olmoasr.pipeline.lang_id import LangIdOptions, tag_audio_language
 from olmoasr.pipeline.prep_jsonl import prep_jsonl
 from olmoasr.pipeline.prep_segment import prep_segment
 from olmoasr.pipeline.sampling import sample_records, tag_stats
@@ -19,3 +20,4 @@ __all__ += [
     "tag_segments",
     "tag_stats",
 ]
+__all__ += ["LangIdOptions", "tag_audio_language"]

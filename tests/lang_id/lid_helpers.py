@@ -10,10 +10,11 @@ import torch
 
 from olmoasr.audio import write_audio
 from olmoasr.io import JsonlWriter
+from olmoasr.pipeline.lang_id.backends import Prediction
 from olmoasr.pipeline.lang_id.ecapa import ClassifierConfig, EcapaConfig
 from olmoasr.pipeline.lang_id.fbank import FbankConfig
 from olmoasr.pipeline.lang_id.speechbrain_format import SpeechBrainLidSpec
-from olmoasr.pipeline.lang_id.voxlingua import Prediction, SpeechBrainLanguageId
+from olmoasr.pipeline.lang_id.voxlingua import SpeechBrainLanguageId
 
 MICRO_LABELS = ["en: English", "de: German", "fr: French"]
 

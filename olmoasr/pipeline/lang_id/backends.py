@@ -6,15 +6,23 @@ before any work starts); `get_classifier` loads the model once per worker proces
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from olmoasr.errors import UsageError
-from olmoasr.pipeline.lang_id.voxlingua import Prediction
 
 BACKENDS = ("voxlingua107", "whisper")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Top-1 spoken language of one waveform: a language code as the model names it (e.g. `en`)."""
+
+    language: str
+    probability: float
 
 
 class LanguageClassifier(Protocol):

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from olmoasr.audio import load_audio
-from olmoasr.errors import AudioError, TranscriptError
+from olmoasr.errors import TranscriptError
+from olmoasr.pipeline.segment_audio import load_segment_audio
 from olmoasr.pipeline.transcripts import parse_transcript, transcript_text
 
 
@@ -26,25 +26,5 @@ def has_speech(record: dict[str, Any]) -> bool:
 
 
 def load_segment_waveform(record: dict[str, Any]) -> np.ndarray:
-    """16 kHz mono float32 samples of the segment's audio (raises AudioError)."""
-    try:
-        from olmoasr.pipeline.segment_audio import load_segment_audio
-    except ImportError:
-        return _read_segment_audio(record)
+    """16 kHz mono float32 samples of the segment's audio, from any storage prep writes (raises AudioError)."""
     return load_segment_audio(record)
-
-
-def _read_segment_audio(record: dict[str, Any]) -> np.ndarray:
-    path = record.get("audio_file")
-    if not isinstance(path, str) or not path:
-        raise AudioError("<record>", "missing_audio", f"segment {record.get('seg_id')!r} has no audio_file")
-    offset, nbytes = record.get("audio_offset"), record.get("audio_nbytes")
-    if isinstance(offset, int) and isinstance(nbytes, int):
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read(nbytes)
-        except OSError as err:
-            raise AudioError(path, "missing_audio", f"cannot read segment audio ({err.strerror or err})") from err
-        return load_audio(data)
-    return load_audio(path)

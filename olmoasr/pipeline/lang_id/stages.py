@@ -30,10 +30,9 @@ from olmoasr.io.atomic import atomic_write_bytes
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, strip_jsonl_suffix
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path
-from olmoasr.pipeline.lang_id.backends import LanguageClassifier, get_classifier
+from olmoasr.pipeline.lang_id.backends import LanguageClassifier, Prediction, get_classifier
 from olmoasr.pipeline.lang_id.segments import has_speech, load_segment_waveform
 from olmoasr.pipeline.lang_id.votes import DocumentVotes
-from olmoasr.pipeline.lang_id.voxlingua import Prediction
 
 STATE_DIR = Path(MARKER_DIR) / "tag_lang"
 CLASSIFY_STAGE = "tag-lang-classify"

@@ -8,13 +8,13 @@ classified every segment padded with zeros to 30 s).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from olmoasr.errors import ConfigError
+from olmoasr.pipeline.lang_id.backends import Prediction
 from olmoasr.pipeline.lang_id.ecapa import EcapaTdnn, EmbeddingClassifier
 from olmoasr.pipeline.lang_id.fbank import Fbank, relative_lengths
 from olmoasr.pipeline.lang_id.speechbrain_format import (
@@ -31,12 +31,6 @@ from olmoasr.pipeline.lang_id.speechbrain_format import (
 # Reflect padding in the deepest dilated convolution needs a few frames; shorter inputs are zero-padded
 # to this many samples (their real length still masks the statistics).
 MIN_SAMPLES = 1600
-
-
-@dataclass(frozen=True)
-class Prediction:
-    language: str
-    probability: float
 
 
 class SpeechBrainLanguageId(torch.nn.Module):
