@@ -195,7 +195,7 @@ def full_state_dict(model: nn.Module, runtime: Runtime) -> dict[str, torch.Tenso
         sd = unwrap(model).state_dict() if runtime.is_main else {}
     if not runtime.is_main:
         return None
-    return {k: v.detach().to("cpu", torch.float32).clone() for k, v in sd.items()}
+    return {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).clone() for k, v in sd.items()}
 
 
 def export_inference(state_dict: dict[str, torch.Tensor], dims: Any, path: Path) -> Path:

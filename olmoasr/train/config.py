@@ -87,6 +87,7 @@ class TrainConfig:
     eval_freq: int = 20000
     eval_batch_size: int = 32
     eval_max_samples: int = 0  # 0 = all
+    eval_sample_len: int = 0  # max tokens decoded per eval window; 0 = the decoder's default (224)
     eval_wandb_log: bool = True
     eval_on_gpu: bool = True
     async_eval: bool = False  # the original's subprocess eval: not supported (eval runs in the loop)

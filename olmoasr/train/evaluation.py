@@ -124,7 +124,7 @@ class Evaluator:
 
         cfg, device = self.config, self.rt.device
         use_fp16 = device.type == "cuda" and cfg.precision != "float32"
-        options = DecodingOptions(without_timestamps=True, fp16=use_fp16)
+        options = DecodingOptions(without_timestamps=True, fp16=use_fp16, sample_len=cfg.eval_sample_len or None)
         refs, hyps = [], []
         loss_sum, loss_tokens = 0.0, 0
         batch_size = cfg.eval_batch_size if wer else cfg.val_batch_size

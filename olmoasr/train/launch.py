@@ -14,6 +14,8 @@ import socket
 import traceback
 import uuid
 
+from torch.distributed.elastic.multiprocessing.errors import record
+
 from olmoasr.errors import OlmoasrError
 from olmoasr.train.config import TrainConfig, build_config
 
@@ -47,6 +49,7 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {' '.join(str(err).split())}{_where(err)}"
 
 
+@record  # writes the worker's error where the elastic agent reads it
 def _worker(config_values: dict):
     """Entry point of a spawned worker (module level, so it pickles)."""
     from olmoasr.train.loop import train
@@ -79,7 +82,7 @@ def _first_failure(err) -> str:
 def spawn_workers(config: TrainConfig):
     """Run `config` on `nproc_per_node` local workers; returns rank 0's TrainResult."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, record
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     launch = LaunchConfig(
@@ -94,7 +97,7 @@ def spawn_workers(config: TrainConfig):
         start_method="spawn",
     )
     try:
-        results = elastic_launch(launch, record(_worker))(config.to_dict())
+        results = elastic_launch(launch, _worker)(config.to_dict())
     except ChildFailedError as err:
         raise TrainingFailed(_first_failure(err)) from None
     except SignalException as err:

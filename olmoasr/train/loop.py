@@ -70,12 +70,10 @@ def model_dimensions(config: TrainConfig):
 def build_model(config: TrainConfig):
     """A fresh network with the fan-in Gaussian init, or the weights of `init_from` (fine-tuning)."""
     if config.init_from:
-        import olmoasr
-        from olmoasr.model.network import Whisper
+        from olmoasr.model.checkpoints import load_model
 
-        loaded = olmoasr.load_model(config.init_from, device="cpu")
-        model = loaded if isinstance(loaded, Whisper) else loaded.model
-        return model.float(), model.dims
+        model = load_model(config.init_from, device="cpu", dtype=torch.float32)
+        return model.train(), model.dims
     from olmoasr.model.network import Whisper, init_fan_in_gaussian_
 
     dims = model_dimensions(config)
