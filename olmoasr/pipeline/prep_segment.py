@@ -37,7 +37,13 @@ from olmoasr.pipeline.segmenting import (
     WindowingStats,
     segment_windows,
 )
-from olmoasr.pipeline.transcripts import FORMATS, detect_format, format_transcript, parse_transcript
+from olmoasr.pipeline.transcripts import (
+    FORMATS,
+    detect_format,
+    format_transcript,
+    karaoke_word_starts,
+    parse_transcript,
+)
 from olmoasr.timestamps import format_range_ms
 
 DOCS_PER_PART = 64
@@ -260,7 +266,7 @@ class DocumentSegmenter:
             self._bump("machine_transcripts_ignored")
             return None
         self._bump("docs_with_machine")
-        return machine_windows(windows, captions)
+        return machine_windows(windows, captions, karaoke_word_starts(machine))
 
 
 def align_fmt(machine_content: str) -> str:

@@ -11,6 +11,7 @@ Times are integer milliseconds throughout (`olmoasr.timestamps`).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -28,6 +29,7 @@ _TIMING_LINE = re.compile(rf"^\s*({_TIME})\s*-->\s*({_TIME})(?:\s.*)?$")
 # Markup inside cue text: HTML-like tags (<c>, <c.colorE5E5E5>, </c>, <v Speaker>, <i>, <font ...>),
 # karaoke timestamps (<00:00:01.234>) and ASS overrides some SRT files carry ({\an8}).
 _TAG = re.compile(r"</?[A-Za-z][^<>\n]*>|<\d+(?::\d+){1,2}[.,]\d+>|\{\\[^{}\n]*\}")
+_KARAOKE_TIME = re.compile(r"<(\d+(?::\d+){1,2}[.,]\d+)>")
 _NON_CUE_BLOCKS = ("WEBVTT", "NOTE", "STYLE", "REGION", "\ufeffWEBVTT")
 
 
@@ -259,21 +261,73 @@ def transcript_text(captions: Sequence[Caption]) -> str:
     return " ".join(text for text in (c.text.strip() for c in captions) if text)
 
 
-def machine_transcript_text(captions: Sequence[Caption]) -> str:
-    """Text of YouTube rolling auto-captions (spec §2.5), without the repeats rolling display creates.
+def is_rolling(captions: Sequence[Caption]) -> bool:
+    """YouTube-style rolling captions: some cue starts with the line the previous cue ended with."""
+    for prev, cur in zip(captions, captions[1:], strict=False):
+        if cur.text.split("\n", 1)[0].strip() == prev.text.rsplit("\n", 1)[-1].strip():
+            return True
+    return False
 
-    Rolling captions show each line twice (first as the new bottom line of a two-line cue, then as the
-    top line of the next), with a short single-line "snapshot" cue in between. Keep: single-line captions
-    only, dropping the second of the first two captions if they are identical, and from the last
-    caption only its last line.
+
+def machine_units(captions: Sequence[Caption]) -> list[Caption]:
+    """Machine captions as timed text units that never repeat, in order.
+
+    Rolling auto-captions (spec §2.5) show each line twice: first as the new bottom line of a two-line
+    cue while it is spoken, then as the top line of the next, with a short single-line "snapshot" cue in
+    between. Rules: if the first two captions have identical text keep only the first; keep single-line
+    captions only, except the last caption, of which only its last line is kept. A kept snapshot is timed
+    from the start of the cue in which its line was spoken to its own end. Captions that do not roll are
+    kept whole (lines joined by spaces).
     """
     if not captions:
-        return ""
-    texts = [c.text.strip() for c in captions]
-    if len(texts) >= 2 and texts[0] == texts[1]:
-        texts = [texts[0], *texts[2:]]
-    kept = [t for t in texts[:-1] if t and "\n" not in t]
-    last = texts[-1].split("\n")[-1].strip()
-    if last:
-        kept.append(last)
-    return " ".join(kept)
+        return []
+    if not is_rolling(captions):
+        return [Caption(c.start_ms, c.end_ms, " ".join(c.text.split())) for c in captions]
+    caps = list(captions)
+    if len(caps) >= 2 and caps[0].text.strip() == caps[1].text.strip():
+        caps = [caps[0], *caps[2:]]
+    units = []
+    for i, caption in enumerate(caps):
+        lines = caption.text.split("\n")
+        if i == len(caps) - 1:
+            units.append(Caption(caption.start_ms, caption.end_ms, lines[-1].strip()))
+        elif len(lines) == 1:
+            start = caption.start_ms
+            if i > 0 and caps[i - 1].text.rsplit("\n", 1)[-1].strip() == lines[0].strip():
+                start = min(start, caps[i - 1].start_ms)
+            units.append(Caption(start, caption.end_ms, lines[0].strip()))
+    return [u for u in units if u.text]
+
+
+def karaoke_word_starts(content: str) -> list[tuple[int, str]]:
+    """`(start_ms, word)` for every word on a cue line that carries karaoke timestamps.
+
+    YouTube auto-captions time each word (`so<00:00:01.500><c> we</c>`): the first word starts with its
+    cue, each later word at the timestamp before it. Lines without timestamps contribute nothing.
+    """
+    out: list[tuple[int, str]] = []
+    cue_start: int | None = None
+    text = content.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    for line in text.split("\n"):
+        timing = _TIMING_LINE.match(line)
+        if timing:
+            try:
+                cue_start = parse_time_ms(timing.group(1))
+            except ValueError:
+                cue_start = None
+            continue
+        if cue_start is None or not _KARAOKE_TIME.search(line):
+            continue
+        at = cue_start
+        for piece in _KARAOKE_TIME.split(line):  # odd items are the captured times
+            if _KARAOKE_TIME.fullmatch(f"<{piece}>"):
+                with contextlib.suppress(ValueError):
+                    at = parse_time_ms(piece)
+                continue
+            out.extend((at, word) for word in clean_cue_text([piece]).split())
+    return out
+
+
+def machine_transcript_text(captions: Sequence[Caption]) -> str:
+    """Text of a machine transcript without the repeats of rolling auto-captions (see `machine_units`)."""
+    return " ".join(unit.text for unit in machine_units(captions))

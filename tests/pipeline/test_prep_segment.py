@@ -246,3 +246,28 @@ def test_bad_invocations_are_one_line_errors(tmp_path, capsys, resume_docs):
     assert run(["prep", "segment", str(tmp_path), "-o", str(tmp_path / "out"), "--nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(line.startswith("error: ") for line in err)
+
+
+def test_packaged_sample_shard_end_to_end(tmp_path):
+    """The sample shard's manifest knows each pair's kind and its worst per-window machine WER."""
+    from olmoasr.sample_data import extract_sample_shard, sample_manifest
+
+    raw = extract_sample_shard(tmp_path)
+    manifest = {p["id"]: p for p in sample_manifest(raw)}
+    prep_jsonl(raw, tmp_path / "docs", workers=1, show_progress=False)
+    report = prep_segment(tmp_path / "docs", tmp_path / "segs", workers=1, show_progress=False)
+    rows = (tmp_path / "docs" / "shard_00000.rejects.tsv").read_text().splitlines()[1:]
+    rejected = {row.split("\t")[0]: row.split("\t")[2] for row in rows}
+    expected = {pid: p["kind"] for pid, p in manifest.items() if p["kind"] in ("corrupt_audio", "empty_transcript")}
+    assert rejected == expected
+    docs = {r["id"]: r for r in records(tmp_path / "docs" / "shard_00000.jsonl.gz")}
+    for pid, doc in docs.items():
+        assert doc["length"] == pytest.approx(manifest[pid]["duration_s"], abs=0.1)
+    worst: dict[str, float] = {}
+    for seg in records(tmp_path / "segs" / "shard_00000.jsonl.gz"):
+        SegmentRecord(**seg)
+        worst[seg["id"]] = max(worst.get(seg["id"], 0.0), seg["seg_edit_dist"])
+    assert set(worst) == set(docs)
+    for pid, wer in worst.items():
+        assert wer == pytest.approx(manifest[pid]["max_window_wer"], abs=1e-3), pid
+    assert report.stats["segments.no_speech"] >= 1  # the pair with a 35 s silence

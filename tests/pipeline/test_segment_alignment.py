@@ -105,3 +105,22 @@ def test_normalised_manual_text_empty_compares_raw_texts():
     # the normaliser can remove everything (e.g. only a bracketed sound); then the raw texts are compared
     assert seg_edit_distance("[music]", "[music]", "", "") == 0.0
     assert seg_edit_distance("[music]", "", "", "") == 1.0
+
+
+def test_karaoke_word_times_place_the_boundary_exactly():
+    """A rolling line still on screen after its last word: word times keep it out of the next window."""
+    from olmoasr.pipeline.transcripts import karaoke_word_starts
+
+    manual = caps((0.5, 2.0, "one two three"), (40.0, 41.0, "four"))
+    windows = segment_windows(manual, words)
+    vtt = (
+        "WEBVTT\n\n00:00:00.500 --> 00:00:06.000\n \none<00:00:01.000><c> two</c><00:00:01.500><c> three</c>\n\n"
+        "00:00:06.000 --> 00:00:06.010\none two three\n \n\n"
+        "00:00:40.000 --> 00:00:41.000\none two three\nfour\n"
+    )
+    karaoke = karaoke_word_starts(vtt)
+    assert karaoke == [(500, "one"), (1000, "two"), (1500, "three")]
+    timed = machine_windows(windows, parse_transcript(vtt).captions, karaoke)
+    untimed = machine_windows(windows, parse_transcript(vtt).captions)
+    assert [w.text for w in timed] == ["one two three", "", "four"]
+    assert [w.text for w in untimed][0] != "one two three"  # interpolating over 6 s spills into the silence

@@ -10,6 +10,7 @@ from olmoasr.pipeline.transcripts import (
     detect_format,
     format_transcript,
     machine_transcript_text,
+    machine_units,
     parse_transcript,
     read_transcript,
     transcript_text,
@@ -199,12 +200,22 @@ def test_machine_text_of_rolling_auto_captions_has_no_repeats():
     ("texts", "expected"),
     [
         ([], ""),
-        (["only\nlast line"], "last line"),
-        (["a", "a", "b"], "a b"),  # first two identical: keep the first
-        (["a", "b\nc", "d"], "a d"),  # multi-line captions dropped
-        (["a", "b", "c\nd"], "a b d"),  # last caption: only its last line
+        (["only\nlast line"], "only last line"),  # not rolling: kept whole
+        (["a", "b\nc", "d"], "a b c d"),  # not rolling: nothing dropped
+        (["a", "a", "b"], "a b"),  # rolling, first two identical: keep the first
+        (["a", "a\nb", "b", "b\nc", "c"], "a b c"),  # snapshots kept, two-line cues dropped
+        (["a", "a\nb", "b", "b\nc"], "a b c"),  # last caption: only its last line
     ],
 )
 def test_machine_text_rules(texts, expected):
     caps = [Caption(i * 1000, i * 1000 + 500, t) for i, t in enumerate(texts)]
     assert machine_transcript_text(caps) == expected
+
+
+def test_machine_units_are_timed_from_the_cue_where_the_line_was_spoken():
+    units = machine_units(parse_transcript(YOUTUBE_ROLLING).captions)
+    assert [(u.start_ms, u.end_ms, u.text) for u in units] == [
+        (0, 2500, "hello world"),
+        (2510, 5010, "this is a"),
+        (5010, 7000, "test today"),
+    ]
