@@ -7,9 +7,18 @@ negative arithmetic, no datetime parsing in hot loops) and formats only when wri
 
 from __future__ import annotations
 
+import re
+
+# The canonical form (every cue of every transcript): parsed without the general path's splitting.
+_CANONICAL_TIME = re.compile(r"(\d\d):(\d\d):(\d\d)[.,](\d\d\d)")
+
 
 def parse_time_ms(text: str) -> int:
     """`HH:MM:SS.mmm`, `HH:MM:SS,mmm`, `MM:SS.mmm` or `SS.mmm` -> milliseconds. Raises ValueError."""
+    canonical = _CANONICAL_TIME.fullmatch(text)
+    if canonical is not None:
+        hours, minutes, seconds, millis = canonical.groups()
+        return ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(millis)
     text = text.strip()
     if not text:
         raise ValueError("empty time")

@@ -110,6 +110,22 @@ _SEG_CONTENT_NOISE = re.compile(
 )
 
 
+def may_need_cleaning(content: str) -> bool:
+    """Cheap test on raw content: if False, cleaning would change no caption, so the (costly) parse and
+    re-serialisation are skipped. "-->" is the timing arrow, not a ">" to remove; a speaker label needs
+    a space or tab before a colon."""
+    return (
+        "&" in content
+        or "<" in content
+        or "=" in content
+        or "..." in content
+        or "\\" in content
+        or content.count(">") != content.count("-->")
+        or " :" in content
+        or "\t:" in content
+    )
+
+
 def clean_caption_text(text: str) -> str:
     return "\n".join(part.strip() for part in _SEG_CONTENT_NOISE.sub(" ", text).split("\n")).strip()
 
@@ -128,7 +144,7 @@ class CleanSegContent(FilterStep):
         content = record.get("seg_content")
         if not isinstance(content, str):
             return None if missing == "pass" else "missing:seg_content"
-        if not content.strip() or content.strip() == "WEBVTT":
+        if not may_need_cleaning(content):
             return None
         try:
             fmt = detect_format(content)

@@ -21,7 +21,7 @@ from olmoasr.io.atomic import atomic_write_bytes
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl
 from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.filter_config import MISSING_POLICIES, FilterConfig, FilterStep, load_filter_config
-from olmoasr.pipeline.tagging import PROGRESS_EVERY, plan_shards
+from olmoasr.pipeline.tagging import OUTPUT_GZIP_LEVEL, PROGRESS_EVERY, plan_shards
 from olmoasr.schema import record_duration_s
 
 FUNNEL_FILE = "filter_funnel.json"
@@ -70,10 +70,12 @@ class FilterStage:
         steps, missing = self.config.steps, self.missing
         stats: Stats = {"shards": 1, "records": 0, "seconds": 0.0, "kept/records": 0, "kept/seconds": 0.0}
         read_stats = JsonlReadStats()
-        rejects = JsonlWriter(self.rejects_dir / rel) if self.rejects_dir is not None else None
+        rejects = None
+        if self.rejects_dir is not None:
+            rejects = JsonlWriter(self.rejects_dir / rel, compresslevel=OUTPUT_GZIP_LEVEL)
         pending = 0
         try:
-            with JsonlWriter(self.output_dir / rel) as out:
+            with JsonlWriter(self.output_dir / rel, compresslevel=OUTPUT_GZIP_LEVEL) as out:
                 for _, record in iter_jsonl(in_path, read_stats):
                     seconds = record_duration_s(record)
                     stats["records"] += 1

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 from olmoasr.pipeline.taggers.base import TagContext, Tagger
 
-_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_HAS_UPPER = re.compile("[A-Z]").search
+_HAS_LOWER = re.compile("[a-z]").search
 
 
 def caption_casing(text: str) -> str:
     """Empty -> mixed; ASCII upper and lower -> mixed; only upper -> upper; else (lower or no letters) -> lower."""
     if not text.strip():
         return "mixed"
-    chars = set(text)
-    has_upper = not _UPPER.isdisjoint(chars)
-    has_lower = not _LOWER.isdisjoint(chars)
+    has_upper = _HAS_UPPER(text) is not None
+    has_lower = _HAS_LOWER(text) is not None
     if has_upper and has_lower:
         return "mixed"
     return "upper" if has_upper else "lower"
