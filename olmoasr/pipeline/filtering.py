@@ -159,6 +159,14 @@ class FilterRunSummary:
         return self.report.ok
 
 
+def _check_rejects_dir(input_path: Path, output_dir: Path, rejects_dir: Path) -> None:
+    rejects = rejects_dir.resolve()
+    for other, what in ((output_dir, "output"), (input_path, "input")):
+        other = other.resolve()
+        if rejects == other or other in rejects.parents or rejects in other.parents:
+            raise UsageError(f"{rejects_dir}: the rejects directory must be apart from the {what} directory")
+
+
 def filter_records(
     input_path: str | Path,
     output_dir: str | Path,
@@ -172,6 +180,8 @@ def filter_records(
     """Filter tagged records with a config (name of a shipped one or a path); see the module docstring."""
     if not isinstance(config, FilterConfig):
         config = load_filter_config(config)
+    if rejects_dir is not None:
+        _check_rejects_dir(Path(input_path), Path(output_dir), Path(rejects_dir))
     stage = FilterStage(Path(input_path), Path(output_dir), config, missing, Path(rejects_dir) if rejects_dir else None)
     report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
     result = funnel(report.stats, config)

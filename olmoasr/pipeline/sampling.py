@@ -82,12 +82,20 @@ def _candidates_below(path: str, file_index: int, seed: int, threshold: float) -
     return found
 
 
-def _map_files(function, argument_lists: list[tuple], workers: int) -> list:
-    if workers <= 1 or len(argument_lists) <= 1:
+# Below this much input, starting worker processes costs more than reading the files in this one.
+PARALLEL_MIN_BYTES = 64 << 20
+
+
+def _map_files(function, argument_lists: list[tuple], pool: cf.Executor | None) -> list:
+    if pool is None or len(argument_lists) <= 1:
         return [function(*args) for args in argument_lists]
-    ctx = mp.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=min(workers, len(argument_lists)), mp_context=ctx) as pool:
-        return list(pool.map(function, *zip(*argument_lists, strict=True)))
+    return list(pool.map(function, *zip(*argument_lists, strict=True)))
+
+
+def _file_pool(files: list[str], workers: int) -> cf.ProcessPoolExecutor | None:
+    if workers <= 1 or len(files) <= 1 or sum(Path(f).stat().st_size for f in files) < PARALLEL_MIN_BYTES:
+        return None
+    return cf.ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=mp.get_context("spawn"))
 
 
 # ------------------------------------------------------------------------------------------- sample
@@ -109,9 +117,9 @@ class SampleResult:
 
 
 def _select_by_hours(
-    files: list[str], seed: int, hours: float, workers: int
+    files: list[str], seed: int, hours: float, pool: cf.Executor | None
 ) -> tuple[list[Candidate], int, float, int]:
-    counts = _map_files(_count_file, [(f,) for f in files], workers)
+    counts = _map_files(_count_file, [(f,) for f in files], pool)
     total_records = sum(c[0] for c in counts)
     total_seconds = sum(c[1] for c in counts)
     malformed = sum(c[2] for c in counts)
@@ -123,7 +131,7 @@ def _select_by_hours(
         share = target / total_seconds
         threshold = min(1.0, share * 1.02 + 8 * math.sqrt(share / max(total_records, 1)) + 16 / max(total_records, 1))
     while True:
-        found = _map_files(_candidates_below, [(f, i, seed, threshold) for i, f in enumerate(files)], workers)
+        found = _map_files(_candidates_below, [(f, i, seed, threshold) for i, f in enumerate(files)], pool)
         candidates = sorted(c for part in found for c in part)
         if threshold >= 1.0 or sum(c[3] for c in candidates) >= target:
             break
@@ -193,11 +201,15 @@ def sample_records(
         result.skipped = True
         return result
 
-    workers = max(1, workers or mp.cpu_count())
-    if hours is not None:
-        chosen, in_records, in_seconds, malformed = _select_by_hours(files, seed, hours, workers)
-    else:
-        chosen, in_records, in_seconds, malformed = _select_by_count(files, seed, count, workers)
+    pool = _file_pool(files, max(1, workers or mp.cpu_count()))
+    try:
+        if hours is not None:
+            chosen, in_records, in_seconds, malformed = _select_by_hours(files, seed, hours, pool)
+        else:
+            chosen, in_records, in_seconds, malformed = _select_by_count(files, seed, count, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
     output_dir.mkdir(parents=True, exist_ok=True)
     for stale in output_dir.iterdir():

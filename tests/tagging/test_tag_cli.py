@@ -79,6 +79,7 @@ def test_tag_filter_sample_from_the_command_line(tmp_path, capsys):
         (["sample", "{tmp}/empty", "-o", "{tmp}/o"], "exactly one of --hours or --count"),
         (["sample", "{tmp}/empty"], "give -o/--output"),
         (["tag", "seg", "{tmp}", "-o", "{tmp}/inside"], "must not be inside the input directory"),
+        (["filter", "{tmp}/empty", "-o", "{tmp}/o", "--rejects", "{tmp}/o/rej"], "must be apart from the output"),
     ],
 )
 def test_one_line_errors(tmp_path, capsys, argv, message):

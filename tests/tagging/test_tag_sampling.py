@@ -115,3 +115,15 @@ def test_tag_stats_exact_and_reservoir(tmp_path):
     assert approx.percentiles[50][1] == pytest.approx(0.5, abs=0.1)
     assert tag_stats(tmp_path / "t", "edit_dist", cap=200, seed=1) == approx  # seeded: reproducible
     assert tag_stats(tmp_path / "t", "nothing").percentiles == []
+
+
+def test_parallel_passes_give_the_same_mix(tmp_path, monkeypatch):
+    from olmoasr.pipeline import sampling
+
+    make_pool(tmp_path / "pool", shards=3, per=60)
+    sequential = sample_records(tmp_path / "pool", tmp_path / "a", count=50, seed=2, workers=1)
+    monkeypatch.setattr(sampling, "PARALLEL_MIN_BYTES", 0)
+    parallel = sample_records(tmp_path / "pool", tmp_path / "b", count=50, seed=2, workers=2)
+    assert parallel.records == sequential.records == 50
+    for name in sequential.shards:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
