@@ -229,7 +229,7 @@ def test_rerun_skips_finished_shards(resume_docs):
     first = prep_segment(tmp / "docs", out, workers=1, show_progress=False)
     mtime = (out / "shard_00000.jsonl.gz").stat().st_mtime_ns
     again = prep_segment(tmp / "docs", out, workers=1, show_progress=False)
-    assert again.tasks_run == 0 and again.tasks_skipped == 1 and again.seconds < 2
+    assert again.tasks_run == 0 and again.tasks_skipped == 1 and again.seconds < 5  # no decoding at all
     assert again.stats == first.stats
     assert (out / "shard_00000.jsonl.gz").stat().st_mtime_ns == mtime
 
