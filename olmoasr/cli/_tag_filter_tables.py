@@ -14,7 +14,7 @@ def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.2f}%" if whole else "-"
 
 
-def print_tag_summary(summary: dict[str, Any], report: Any, output: Path) -> None:
+def print_tag_summary(summary: dict[str, Any], report: Any, summary_file: Path) -> None:
     console = stdout_console()
     records = summary["records"]
     table = Table(
@@ -48,7 +48,7 @@ def print_tag_summary(summary: dict[str, Any], report: Any, output: Path) -> Non
         notes.append(f"malformed lines skipped: {int(summary['malformed_lines']):,}")
     for reason, n in summary["untagged"].items():
         notes.append(f"untagged ({reason}): {int(n):,}")
-    notes.append(f"summary: {output / (summary['config'] + '_summary.json')}")
+    notes.append(f"summary: {summary_file}")
     console.print("; ".join(notes))
     for key, message in report.failures:
         console.print(f"[red]failed[/red] {key}: {message}")

@@ -25,10 +25,10 @@ CONFIG_HELP = "Tagging YAML: a path, or a shipped name (main_tagging, main_taggi
 
 def _run(level: str, input_path: Path, output: Path, config: str, workers: int | None, quiet: bool) -> None:
     from olmoasr.cli._tag_filter_tables import print_tag_summary
-    from olmoasr.pipeline.tagging import run_tagging
+    from olmoasr.pipeline.tagging import run_tagging, summary_path
 
     result = run_tagging(input_path, output, config, level, workers=workers, show_progress=not quiet)
-    print_tag_summary(result.summary, result.report, output)
+    print_tag_summary(result.summary, result.report, summary_path(output, result.config))
     if not result.ok:
         raise OlmoasrError(f"{len(result.report.failures)} shard(s) failed; fix them and re-run to finish")
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from olmoasr.errors import UsageError
-from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl
 from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.filter_config import MISSING_POLICIES, FilterConfig, FilterStep, load_filter_config
@@ -182,6 +182,7 @@ def filter_records(
         config = load_filter_config(config)
     if rejects_dir is not None:
         _check_rejects_dir(Path(input_path), Path(output_dir), Path(rejects_dir))
+        remove_stale_temporaries(rejects_dir)  # left by a killed run (the executor cleans the output dir)
     stage = FilterStage(Path(input_path), Path(output_dir), config, missing, Path(rejects_dir) if rejects_dir else None)
     report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
     result = funnel(report.stats, config)

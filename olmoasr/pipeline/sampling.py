@@ -4,15 +4,14 @@ Every record gets a seeded pseudo-random key from its identity (`seg_id`, else `
 sample depends only on the seed and the records, not on how they are sharded. `--count N` keeps the N
 smallest keys; `--hours H` takes records in key order until the next one would pass H (the total is
 within one segment's duration of H). Memory holds keys of (about) the selected records only, never
-whole records: pass 1 counts (or keeps the N smallest keys), pass 2 gathers key candidates under a
-threshold, the last pass streams the chosen records into `mix_00000.jsonl.gz`, ... (`shard_size` each).
+whole records: pass 1 counts records and hours, pass 2 gathers the keys under a threshold, the last pass
+streams the chosen records into `mix_00000.jsonl.gz`, ... (`shard_size` each).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
-import heapq
 import math
 import multiprocessing as mp
 import random
@@ -53,24 +52,6 @@ def _count_file(path: str) -> tuple[int, float, int]:
         records += 1
         seconds += record_duration_s(record)
     return records, seconds, read_stats.malformed
-
-
-def _smallest_keys(path: str, file_index: int, seed: int, count: int) -> tuple[list[Candidate], int, float, int]:
-    heap: list[tuple[float, int, int, float]] = []  # max-heap via negated key
-    read_stats = JsonlReadStats()
-    records, seconds = 0, 0.0
-    for line_no, record in iter_jsonl(path, read_stats):
-        duration = record_duration_s(record)
-        records += 1
-        seconds += duration
-        key = record_key(seed, record, f"{path}:{line_no}")
-        item = (-key, -file_index, -line_no, duration)
-        if len(heap) < count:
-            heapq.heappush(heap, item)
-        elif item > heap[0]:
-            heapq.heapreplace(heap, item)
-    chosen = [(-k, -f, -line, d) for k, f, line, d in heap]
-    return chosen, records, seconds, read_stats.malformed
 
 
 def _candidates_below(path: str, file_index: int, seed: int, threshold: float) -> list[Candidate]:
@@ -116,26 +97,38 @@ class SampleResult:
     skipped: bool = False
 
 
-def _select_by_hours(
-    files: list[str], seed: int, hours: float, pool: cf.Executor | None
+def _select(
+    files: list[str], seed: int, pool: cf.Executor | None, hours: float | None = None, count: int | None = None
 ) -> tuple[list[Candidate], int, float, int]:
+    """The records with the smallest keys, up to `hours` of audio or `count` records.
+
+    Pass 1 counts records and seconds; pass 2 keeps only keys under a threshold chosen so that (with a
+    margin of many standard deviations) enough candidates pass; if not, the threshold doubles and pass 2
+    repeats. Memory: about the selected keys, never all of them.
+    """
     counts = _map_files(_count_file, [(f,) for f in files], pool)
     total_records = sum(c[0] for c in counts)
     total_seconds = sum(c[1] for c in counts)
     malformed = sum(c[2] for c in counts)
-    target = hours * 3600
-    if target >= total_seconds:
-        warn(f"asked for {hours:g} h but the inputs hold only {total_seconds / 3600:.3f} h: taking every record")
+    if hours is not None:
+        target, available, unit = hours * 3600, total_seconds, f"{hours:g} h"
+    else:
+        target, available, unit = float(count), float(total_records), f"{count} records"
+    if target >= available:
+        warn(f"asked for {unit} but the inputs hold only {_describe(total_records, total_seconds)}: taking all")
         threshold = 1.0
     else:
-        share = target / total_seconds
-        threshold = min(1.0, share * 1.02 + 8 * math.sqrt(share / max(total_records, 1)) + 16 / max(total_records, 1))
+        share, n = target / available, max(total_records, 1)
+        threshold = min(1.0, share * 1.02 + 8 * math.sqrt(share / n) + 16 / n)
     while True:
         found = _map_files(_candidates_below, [(f, i, seed, threshold) for i, f in enumerate(files)], pool)
         candidates = sorted(c for part in found for c in part)
-        if threshold >= 1.0 or sum(c[3] for c in candidates) >= target:
+        enough = len(candidates) >= target if count is not None else sum(c[3] for c in candidates) >= target
+        if threshold >= 1.0 or enough:
             break
         threshold = min(1.0, threshold * 2)
+    if count is not None:
+        return candidates[:count], total_records, total_seconds, malformed
     chosen, seconds = [], 0.0
     for candidate in candidates:
         if seconds + candidate[3] > target:
@@ -145,13 +138,8 @@ def _select_by_hours(
     return chosen, total_records, total_seconds, malformed
 
 
-def _select_by_count(files: list[str], seed: int, count: int, workers: int) -> tuple[list[Candidate], int, float, int]:
-    parts = _map_files(_smallest_keys, [(f, i, seed, count) for i, f in enumerate(files)], workers)
-    merged = heapq.nsmallest(count, (c for part in parts for c in part[0]))
-    total_records = sum(p[1] for p in parts)
-    if count > total_records:
-        warn(f"asked for {count} records but the inputs hold only {total_records}: taking every record")
-    return merged, total_records, sum(p[2] for p in parts), sum(p[3] for p in parts)
+def _describe(records: int, seconds: float) -> str:
+    return f"{records} records / {seconds / 3600:.3f} h"
 
 
 def sample_records(
@@ -203,10 +191,7 @@ def sample_records(
 
     pool = _file_pool(files, max(1, workers or mp.cpu_count()))
     try:
-        if hours is not None:
-            chosen, in_records, in_seconds, malformed = _select_by_hours(files, seed, hours, pool)
-        else:
-            chosen, in_records, in_seconds, malformed = _select_by_count(files, seed, count, pool)
+        chosen, in_records, in_seconds, malformed = _select(files, seed, pool, hours=hours, count=count)
     finally:
         if pool is not None:
             pool.shutdown()

@@ -437,6 +437,11 @@ def _untagged(stats: Stats) -> float:
     return sum(v for k, v in stats.items() if k.startswith("untagged/"))
 
 
+def summary_path(output_dir: str | Path, config: TaggingConfig) -> Path:
+    """`<config name>_summary.json` (the name made safe for a file name)."""
+    return Path(output_dir) / (re.sub(r"[^\w.-]+", "_", config.name) + "_summary.json")
+
+
 def run_tagging(
     input_path: str | Path,
     output_dir: str | Path,
@@ -454,9 +459,7 @@ def run_tagging(
     report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
     summary = summarize_tag_stats(report.stats, config)
     summary["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
-    atomic_write_bytes(
-        Path(output_dir) / f"{config.name}_summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2)
-    )
+    atomic_write_bytes(summary_path(output_dir, config), orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return TagRunSummary(report=report, config=config, output_dir=Path(output_dir), summary=summary)
 
 
