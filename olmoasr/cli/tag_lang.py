@@ -28,13 +28,25 @@ def tag_lang(
     docs: Path | None = typer.Option(None, "--docs", help="Document JSONL shards to tag with the same `audio_lang`."),
     docs_out: Path | None = typer.Option(None, "--docs-out", help="Output directory for the tagged document shards."),
     batch_size: int = typer.Option(32, "--batch-size", help="Segments per model batch."),
+    max_batch_seconds: float | None = typer.Option(
+        None,
+        "--max-batch-seconds",
+        help="Cap on padded audio per model batch, bounding memory (default 960 on GPU, 120 on CPU).",
+    ),
     device: str = typer.Option("auto", "--device", help="auto (GPU when present), cpu, cuda, cuda:N."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: 1 on GPU, one per core on CPU)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
 ) -> None:
     from olmoasr.pipeline.lang_id import LangIdOptions, tag_audio_language
 
-    options = LangIdOptions(backend=backend, model=model, batch_size=batch_size, device=device, workers=workers)
+    options = LangIdOptions(
+        backend=backend,
+        model=model,
+        batch_size=batch_size,
+        device=device,
+        workers=workers,
+        max_batch_seconds=max_batch_seconds,
+    )
     report = tag_audio_language(segments, output, options, docs=docs, docs_output_dir=docs_out, show_progress=not quiet)
     if not quiet:
         _print_summary(report.summary, output)

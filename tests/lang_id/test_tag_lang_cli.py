@@ -78,3 +78,13 @@ def test_cli_bad_options_are_one_line_errors(segs, tmp_path, capsys, args, messa
     code = run(["tag", "lang", str(segs), "-o", str(tmp_path / "out"), "--device", "cpu", *args])
     err = capsys.readouterr().err.strip()
     assert code == 1 and err.count("\n") == 0 and message in err, err
+
+
+def test_cli_cuda_without_a_gpu_is_one_line(segs, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    code = run(["tag", "lang", str(segs), "-o", str(tmp_path / "out"), "--device", "cuda"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err == "error: --device cuda: no CUDA device is available here (use --device cpu or auto)"

@@ -36,3 +36,14 @@ def test_merging_shards_keeps_first_seen_order_and_documents_without_votes():
     assert len(votes) == 3 and "silent" in votes
     assert votes.to_json() == {"a": [["de", 1], ["en", 1]], "silent": [], "b": [["en", 2], ["fr", 3]]}
     assert majority({}) is None
+
+
+def test_length_batches_respect_count_and_padded_audio_budget():
+    from olmoasr.pipeline.lang_id.stages import length_batches
+
+    second = 16000
+    lengths = [1 * second, 2 * second, 3 * second, 10 * second, 10 * second, 30 * second, 40 * second]
+    # at most 3 items, at most 20 s once padded to the batch's longest
+    assert length_batches(lengths, 3, 20.0) == [[0, 1, 2], [3, 4], [5], [6]]
+    assert length_batches(lengths, 2, 1000.0) == [[0, 1], [2, 3], [4, 5], [6]]
+    assert length_batches([], 4, 10.0) == []

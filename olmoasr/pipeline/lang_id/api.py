@@ -38,6 +38,7 @@ class LangIdOptions:
     device: str = "auto"
     workers: int | None = None
     loader_threads: int = 4
+    max_batch_seconds: float | None = None  # padded audio per model call; None: 960 on GPU, 120 on CPU
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -46,6 +47,8 @@ class LangIdOptions:
             raise UsageError(f"--batch-size {self.batch_size}: must be at least 1")
         if self.workers is not None and self.workers < 1:
             raise UsageError(f"--workers {self.workers}: must be at least 1")
+        if self.max_batch_seconds is not None and self.max_batch_seconds <= 0:
+            raise UsageError(f"--max-batch-seconds {self.max_batch_seconds}: must be positive")
         if self.loader_threads < 1:
             raise UsageError(f"loader_threads {self.loader_threads}: must be at least 1")
 
@@ -103,8 +106,17 @@ def tag_audio_language(
     workers = options.workers or _default_workers(device, len(shards))
 
     started = time.perf_counter()
+    max_batch_seconds = options.max_batch_seconds or (960.0 if device.startswith("cuda") else 120.0)
     classify = ClassifyStage(
-        shards, output_dir, options.backend, model_path, device, options.batch_size, options.loader_threads, classifier
+        shards,
+        output_dir,
+        options.backend,
+        model_path,
+        device,
+        options.batch_size,
+        options.loader_threads,
+        max_batch_seconds,
+        classifier,
     )
     classify_report = run_stage(classify, workers=workers, show_progress=show_progress, executor=executor)
     classify_seconds = time.perf_counter() - started

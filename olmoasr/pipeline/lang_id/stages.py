@@ -89,6 +89,22 @@ def _tasks(shards: tuple[ShardFile, ...]) -> list[ShardTask]:
 # ------------------------------------------------------------------------------------------- 1. classify
 
 
+def length_batches(lengths: list[int], batch_size: int, max_batch_seconds: float) -> list[list[int]]:
+    """Consecutive index batches over ascending `lengths` (samples): at most `batch_size` items, and at most
+    `max_batch_seconds` of audio once every item is padded to the batch's longest (at least one item)."""
+    budget = max_batch_seconds * SAMPLE_RATE
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index, length in enumerate(lengths):
+        if current and (len(current) >= batch_size or (len(current) + 1) * length > budget):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def _load(item: tuple[str, dict[str, Any], str]) -> np.ndarray | OlmoasrError:
     try:
         return load_segment_waveform(item[1])
@@ -105,6 +121,7 @@ class ClassifyStage:
     device: str
     batch_size: int = 32
     loader_threads: int = 4
+    max_batch_seconds: float = 960.0  # padded audio per model call: bounds activation memory
     classifier: LanguageClassifier | None = None  # injected (tests, custom backends); else loaded by name
     name: str = CLASSIFY_STAGE
 
@@ -170,9 +187,9 @@ class ClassifyStage:
         usable.sort(key=lambda i: len(waves[i]))
         predictions: list[Prediction | None] = [None] * len(pending)
         started = time.perf_counter()
-        for start in range(0, len(usable), self.batch_size):
-            chunk = usable[start : start + self.batch_size]
-            for i, prediction in zip(chunk, classifier.classify([waves[i] for i in chunk]), strict=True):
+        for chunk in length_batches([len(waves[i]) for i in usable], self.batch_size, self.max_batch_seconds):
+            rows = [usable[k] for k in chunk]
+            for i, prediction in zip(rows, classifier.classify([waves[i] for i in rows]), strict=True):
                 predictions[i] = prediction
         _add(stats, "classify_seconds", time.perf_counter() - started)
         for i, (doc_id, _, where) in enumerate(pending):  # record order, so ties go to the first seen
