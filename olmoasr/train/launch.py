@@ -9,6 +9,7 @@ where it happened; Ctrl-C stops every worker.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import traceback
@@ -96,12 +97,17 @@ def spawn_workers(config: TrainConfig):
         monitor_interval=0.2,
         start_method="spawn",
     )
+    quiet = logging.getLogger("torch")  # the agent's tracebacks and SIGTERM notes would bury our one line
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         results = elastic_launch(launch, _worker)(config.to_dict())
     except ChildFailedError as err:
         raise TrainingFailed(_first_failure(err)) from None
     except SignalException as err:
         raise KeyboardInterrupt(f"stopped by signal {err.sigval}") from None
+    finally:
+        quiet.setLevel(level)
     return results.get(0)
 
 
