@@ -194,7 +194,7 @@ def summarize(
             "segments_per_second": segments_classified / classify_seconds if classify_seconds else 0.0,
             "audio_seconds_per_second": audio_seconds / classify_seconds if classify_seconds else 0.0,
             "model_seconds": model_seconds,
-            "audio_load_seconds": classify.get("load_seconds", 0.0),
+            "waiting_for_audio_seconds": classify.get("load_wait_seconds", 0.0),
         },
     }
     if docs is not None:

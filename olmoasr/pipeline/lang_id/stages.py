@@ -137,6 +137,17 @@ class ClassifyStage:
         pending: list[tuple[str, dict[str, Any], str]] = []
         buffer_size = self.batch_size * 4
         with cf.ThreadPoolExecutor(max_workers=max(1, self.loader_threads)) as pool:
+            # The audio of the next buffer decodes in the loader threads while the model classifies this one.
+            in_flight: tuple[list, list[cf.Future]] | None = None
+
+            def submit(items: list[tuple[str, dict[str, Any], str]]) -> None:
+                nonlocal in_flight
+                loading = (items, [pool.submit(_load, item) for item in items])
+                if in_flight is not None:
+                    self._classify(*in_flight, classifier, votes, stats)
+                    progress(len(in_flight[0]))
+                in_flight = loading
+
             for line_no, record in iter_jsonl(in_path, read_stats):
                 _add(stats, "segments")
                 doc_id = record.get("id")
@@ -150,12 +161,12 @@ class ClassifyStage:
                     continue
                 pending.append((doc_id, record, f"{in_path}:{line_no}"))
                 if len(pending) >= buffer_size:
-                    self._classify(pending, classifier, votes, stats, pool)
-                    progress(len(pending))
+                    submit(pending)
                     pending = []
-            if pending:
-                self._classify(pending, classifier, votes, stats, pool)
-                progress(len(pending))
+            submit(pending)
+            if in_flight is not None and in_flight[0]:
+                self._classify(*in_flight, classifier, votes, stats)
+                progress(len(in_flight[0]))
         stats["malformed_lines"] = read_stats.malformed
         atomic_write_bytes(votes_path(self.output_dir, task.shard), orjson.dumps(votes.to_json()))
         return stats
@@ -163,14 +174,14 @@ class ClassifyStage:
     def _classify(
         self,
         pending: list[tuple[str, dict[str, Any], str]],
+        loads: list[cf.Future],
         classifier: LanguageClassifier,
         votes: DocumentVotes,
         stats: Stats,
-        pool: cf.ThreadPoolExecutor,
     ) -> None:
         started = time.perf_counter()
-        waves = list(pool.map(_load, pending))
-        _add(stats, "load_seconds", time.perf_counter() - started)
+        waves = [future.result() for future in loads]
+        _add(stats, "load_wait_seconds", time.perf_counter() - started)
         usable: list[int] = []
         for i, wave in enumerate(waves):
             if isinstance(wave, OlmoasrError):
