@@ -312,8 +312,14 @@ class SequentialTranscriber:
                     prompt_reset_since = len(all_tokens)  # do not carry text decoded at a high temperature
 
         for segment in all_segments:
+            # a window's timestamps may run past the end of the audio (into the padding); never report that
+            segment["start"] = min(segment["start"], content_duration)
+            segment["end"] = min(max(segment["end"], segment["start"]), content_duration)
             if not long_form.word_timestamps:
                 segment.pop("words", None)
+            for word in segment.get("words", []):
+                word["start"] = min(float(word["start"]), content_duration)
+                word["end"] = min(max(float(word["end"]), word["start"]), content_duration)
         return {
             "text": tokenizer.decode(all_tokens[len(initial_prompt_tokens) :]),
             "segments": all_segments,

@@ -1,0 +1,268 @@
+"""Batched long-form transcription: many 30-second chunks decoded at once, across files, one model.
+
+Each recording is cut into chunks of at most 30 s: with VAD, chunks hold the speech regions that
+Silero VAD finds (silence is never decoded, so it cannot be hallucinated over); without VAD,
+consecutive 30 s windows. Chunks from all files join one queue and are decoded `batch_size` at a
+time (encoder and decoder batched, temperature fallback only for the chunks that fail). Chunk
+timestamps are shifted back to file time. Chunks whose output still looks like a hallucination
+(repetitive, or silent by the no-speech probability) are dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from olmoasr.errors import OlmoasrError
+from olmoasr.model.decoding import DecodingResult, decode_with_fallback
+from olmoasr.model.decoding.task import get_decoding_tokenizer
+from olmoasr.model.features import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram, pad_or_trim
+from olmoasr.model.timing import add_word_timestamps
+from olmoasr.model.transcribe import split_options, window_segments
+from olmoasr.model.vad import VadOptions, speech_chunks
+
+if TYPE_CHECKING:
+    from olmoasr.model.network import Whisper
+    from olmoasr.model.tokenizer import Tokenizer
+
+AudioInput = str | os.PathLike | bytes | np.ndarray | torch.Tensor
+
+
+@dataclass
+class _Chunk:
+    file_index: int
+    start: float  # seconds in the file
+    samples: np.ndarray
+
+
+@dataclass
+class _FileState:
+    language: str
+    pending: int
+    duration: float
+    pieces: list[tuple[float, list[dict], list[int]]] = field(default_factory=list)
+
+
+def _load(source: AudioInput) -> np.ndarray:
+    if isinstance(source, torch.Tensor):
+        return source.detach().cpu().numpy().astype(np.float32, copy=False)
+    if isinstance(source, np.ndarray):
+        return source.astype(np.float32, copy=False)
+    from olmoasr.audio import load_audio
+
+    return load_audio(source)
+
+
+def fixed_chunks(n_samples: int, max_seconds: float = 30.0) -> list[tuple[float, float]]:
+    duration = n_samples / SAMPLE_RATE
+    starts = np.arange(0.0, duration, max_seconds)
+    return [(float(start), float(min(duration, start + max_seconds))) for start in starts]
+
+
+def chunk_mel(samples: np.ndarray, n_mels: int) -> torch.Tensor:
+    """The chunk's log-mel exactly as the sequential loop sees a window starting at its first sample."""
+    mel = log_mel_spectrogram(samples, n_mels, padding=N_SAMPLES)
+    n_frames = min(N_FRAMES, len(samples) // HOP_LENGTH)
+    return pad_or_trim(mel[:, :n_frames], N_FRAMES)
+
+
+def split_segments(
+    tokens: list[int], tokenizer: Tokenizer, start: float, end: float
+) -> list[tuple[float, float, list[int]]]:
+    """A chunk's tokens -> (start, end, tokens) segments, as the sequential loop cuts a window.
+
+    The sequential loop would decode text after the last timestamp pair again in the next window;
+    a chunk has no next window, so that text becomes a segment ending at the chunk's end.
+    """
+    if not tokens:
+        return []
+    n_frames = min(N_FRAMES, round((end - start) * SAMPLE_RATE) // HOP_LENGTH)
+    pieces, _, _ = window_segments(tokens, tokenizer, start, n_frames)
+    covered = sum(len(piece) for _, _, piece in pieces)
+    rest = tokens[covered:]
+    if any(token < tokenizer.eot for token in rest):
+        pieces.append((pieces[-1][1], end, rest))
+    return [(min(s, end), min(max(e, s), end), piece) for s, e, piece in pieces]
+
+
+class BatchedTranscriber:
+    """Decodes chunks of many recordings in shared batches; yields each file's result when it completes."""
+
+    def __init__(
+        self,
+        model: Whisper,
+        *,
+        batch_size: int = 16,
+        vad: bool = True,
+        vad_options: VadOptions | None = None,
+        word_timestamps: bool = False,
+        **options: Any,
+    ):
+        if batch_size < 1:
+            raise OlmoasrError(f"batch_size must be >= 1, got {batch_size}")
+        for name in (
+            "condition_on_previous_text",
+            "initial_prompt",
+            "carry_initial_prompt",
+            "clip_timestamps",
+            "hallucination_silence_threshold",
+        ):
+            options.pop(name, None)  # sequential-only settings: chunks are decoded independently
+        options.pop("fp16", None)
+        _, self.policy, self.options = split_options(options)
+        self.options.check_model(model)
+        self.model = model
+        self.batch_size = batch_size
+        self.vad = vad
+        self.vad_options = vad_options or VadOptions()
+        self.word_timestamps = word_timestamps
+
+    def _language(self, samples: np.ndarray) -> str:
+        if self.options.language is not None:
+            return self.options.language
+        if not self.model.is_multilingual:
+            return "en"
+        from olmoasr.model.decoding import detect_language
+
+        mel = chunk_mel(samples[:N_SAMPLES], self.model.dims.n_mels)
+        _, probs = detect_language(self.model, mel.to(self.model.device, self.model.dtype))
+        return max(probs, key=probs.__getitem__)
+
+    def _chunks(self, samples: np.ndarray) -> list[tuple[float, float]]:
+        if self.vad:
+            return speech_chunks(samples, 30.0, self.vad_options)
+        return fixed_chunks(len(samples))
+
+    def _decode(self, batch: list[_Chunk], states: dict[int, _FileState]) -> None:
+        by_language: dict[str, list[_Chunk]] = {}
+        for chunk in batch:
+            by_language.setdefault(states[chunk.file_index].language, []).append(chunk)
+        for language, chunks in by_language.items():
+            options = dataclasses.replace(self.options, language=language)
+            tokenizer = get_decoding_tokenizer(self.model, language, options.task)
+            mel = torch.stack([chunk_mel(chunk.samples, self.model.dims.n_mels) for chunk in chunks])
+            mel = mel.to(self.model.device, self.model.dtype)
+            results = decode_with_fallback(self.model, mel, options, self.policy)
+            for chunk, result in zip(chunks, results, strict=True):
+                state = states[chunk.file_index]
+                state.pending -= 1
+                if not self._is_hallucination(result):
+                    segments = self._segments(chunk, result, tokenizer)
+                    state.pieces.append((chunk.start, segments, result.tokens))
+
+    def _is_hallucination(self, result: DecodingResult) -> bool:
+        policy = self.policy
+        if policy.looks_silent(result):
+            return True
+        threshold = policy.compression_ratio_threshold
+        return threshold is not None and result.compression_ratio > threshold
+
+    def _segments(self, chunk: _Chunk, result: DecodingResult, tokenizer: Tokenizer) -> list[dict]:
+        end = chunk.start + len(chunk.samples) / SAMPLE_RATE
+        if self.options.without_timestamps:
+            pieces = [(chunk.start, end, result.tokens)] if result.tokens else []
+        else:
+            pieces = split_segments(result.tokens, tokenizer, chunk.start, end)
+        segments = []
+        for start, seg_end, tokens in pieces:
+            text_tokens = [token for token in tokens if token < tokenizer.eot]
+            text = tokenizer.decode(text_tokens)
+            if not text.strip():
+                continue
+            segments.append(
+                {
+                    "seek": round(chunk.start * SAMPLE_RATE / HOP_LENGTH),
+                    "start": round(start, 3),
+                    "end": round(seg_end, 3),
+                    "text": text,
+                    "tokens": tokens,
+                    "temperature": result.temperature,
+                    "avg_logprob": result.avg_logprob,
+                    "compression_ratio": result.compression_ratio,
+                    "no_speech_prob": result.no_speech_prob,
+                }
+            )
+        if self.word_timestamps and segments:
+            n_frames = min(N_FRAMES, len(chunk.samples) // HOP_LENGTH)
+            add_word_timestamps(
+                segments=segments,
+                model=self.model,
+                tokenizer=tokenizer,
+                audio_features=result.audio_features,
+                num_frames=n_frames,
+                time_offset=chunk.start,
+                last_speech_timestamp=chunk.start,
+            )
+        return segments
+
+    def _finish(self, state: _FileState) -> dict[str, Any]:
+        tokenizer = get_decoding_tokenizer(self.model, state.language, self.options.task)
+        segments: list[dict] = []
+        tokens: list[int] = []
+        for _, chunk_segments, _ in sorted(state.pieces, key=lambda piece: piece[0]):
+            for segment in chunk_segments:
+                segments.append({"id": len(segments), **segment})
+                tokens.extend(token for token in segment["tokens"] if token < tokenizer.eot)
+        return {"text": tokenizer.decode(tokens), "segments": segments, "language": state.language}
+
+    def run(self, sources: Sequence[AudioInput]) -> Iterator[tuple[int, dict[str, Any] | OlmoasrError]]:
+        """Yield (index, result) per source as soon as its last chunk is decoded, or (index, error)."""
+        states: dict[int, _FileState] = {}
+        queue: list[_Chunk] = []
+        for index, source in enumerate(sources):
+            try:
+                samples = _load(source)
+                state = _FileState(language=self._language(samples), pending=0, duration=len(samples) / SAMPLE_RATE)
+                spans = self._chunks(samples)
+            except OlmoasrError as err:
+                yield index, err
+                continue
+            state.pending = len(spans)
+            states[index] = state
+            for start, end in spans:
+                first, last = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
+                queue.append(_Chunk(index, start, samples[first:last]))
+            while len(queue) >= self.batch_size:
+                batch, queue = queue[: self.batch_size], queue[self.batch_size :]
+                self._decode(batch, states)
+                yield from self._completed(states)
+            yield from self._completed(states)
+        while queue:
+            batch, queue = queue[: self.batch_size], queue[self.batch_size :]
+            self._decode(batch, states)
+            yield from self._completed(states)
+
+    def _completed(self, states: dict[int, _FileState]) -> Iterator[tuple[int, dict[str, Any]]]:
+        for index in [index for index, state in states.items() if state.pending == 0]:
+            yield index, self._finish(states.pop(index))
+
+
+def transcribe_batched(
+    model: Whisper,
+    audios: Sequence[AudioInput],
+    *,
+    batch_size: int = 16,
+    vad: bool = True,
+    on_result: Callable[[int, dict[str, Any] | OlmoasrError], None] | None = None,
+    **options: Any,
+) -> list[dict[str, Any] | OlmoasrError]:
+    """Transcribe several recordings with one model, decoding chunks `batch_size` at a time.
+
+    Returns one result dict ({"text", "segments", "language"}) per input, in input order, or the
+    error for an input that could not be read. Options are those of `transcribe` that apply to
+    independent chunks (language, task, beam_size, temperature schedule, thresholds,
+    without_timestamps, word_timestamps, ...).
+    """
+    transcriber = BatchedTranscriber(model, batch_size=batch_size, vad=vad, **options)
+    results: list[dict[str, Any] | OlmoasrError | None] = [None] * len(audios)
+    for index, outcome in transcriber.run(audios):
+        results[index] = outcome
+        if on_result is not None:
+            on_result(index, outcome)
+    return [result for result in results if result is not None]
