@@ -172,3 +172,12 @@ def test_cli_runs_a_config_with_overrides(mix16, tmp_path, capsys):
     assert code == 0
     assert "inference checkpoint" in capsys.readouterr().out
     assert (tmp_path / "cli" / "export.pt").exists() and (tmp_path / "cli" / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_mixed_precision_with_activation_checkpointing_follows_fp32(mix16, tmp_path, precision):
+    result = train(load_config("micro", micro_overrides(
+        mix16, tmp_path / precision, train_steps=2, precision=precision, activation_checkpointing=True)))  # fmt: skip
+    assert result.losses == pytest.approx({1: GOLDEN[1], 2: GOLDEN[2]}, abs=2e-2)
+    scale = metrics(tmp_path / precision)[-1]["train/loss_scale"]
+    assert scale == (2.0**16 if precision == "float16" else 1.0)
