@@ -264,7 +264,8 @@ class Whisper(nn.Module):
                 per_layer.append(weights[:, heads.to(weights.device)].transpose(0, 1))
             x = block(x, audio_features)
         if not per_layer:
-            return torch.zeros(0, tokens.shape[0], tokens.shape[-1], n_frames or audio_features.shape[1])
+            shape = (0, tokens.shape[0], tokens.shape[-1], n_frames or audio_features.shape[1])
+            return torch.zeros(shape, device=audio_features.device)
         return torch.cat(per_layer, dim=0)
 
     def set_alignment_heads(self, spec: str | bytes | Sequence[Sequence[int]] | Tensor | np.ndarray) -> None:
@@ -294,7 +295,7 @@ class Whisper(nn.Module):
     def decode(self, mel: Tensor, options: Any = None, **kwargs: Any) -> Any:
         from olmoasr.model.decoding import decode
 
-        return decode(self, mel, options, **kwargs) if options is not None else decode(self, mel, **kwargs)
+        return decode(self, mel, options, **kwargs)
 
     def detect_language(self, mel: Tensor, tokenizer: Tokenizer | None = None) -> Any:
         from olmoasr.model.decoding import detect_language

@@ -50,7 +50,12 @@ _STAND_INS = [_stand_in(p) for p in _DIMS_CLASS_PATHS]
 
 @contextlib.contextmanager
 def _allowed_dims_classes():
-    with torch.serialization.safe_globals(_STAND_INS):
+    scoped = getattr(torch.serialization, "safe_globals", None)  # torch >= 2.5
+    if scoped is None:
+        torch.serialization.add_safe_globals(_STAND_INS)
+        yield
+        return
+    with scoped(_STAND_INS):
         yield
 
 
