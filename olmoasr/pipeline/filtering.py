@@ -68,23 +68,24 @@ class FilterStage:
     def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
         in_path, rel = task.inputs
         steps, missing = self.config.steps, self.missing
-        stats: Stats = {"shards": 1, "records": 0, "seconds": 0.0, "kept/records": 0, "kept/seconds": 0.0}
+        records = kept = 0
+        seconds_in = seconds_kept = 0.0
+        drops: Stats = {}
         read_stats = JsonlReadStats()
         rejects = None
         if self.rejects_dir is not None:
             rejects = JsonlWriter(self.rejects_dir / rel, compresslevel=OUTPUT_GZIP_LEVEL)
-        pending = 0
         try:
             with JsonlWriter(self.output_dir / rel, compresslevel=OUTPUT_GZIP_LEVEL) as out:
                 for _, record in iter_jsonl(in_path, read_stats):
                     seconds = record_duration_s(record)
-                    stats["records"] += 1
-                    stats["seconds"] += seconds
+                    records += 1
+                    seconds_in += seconds
                     dropped = apply_filters(record, steps, missing)
                     if dropped is None:
                         out.write(record)
-                        stats["kept/records"] += 1
-                        stats["kept/seconds"] += seconds
+                        kept += 1
+                        seconds_kept += seconds
                     else:
                         index, reason = dropped
                         for key, value in (
@@ -92,24 +93,29 @@ class FilterStage:
                             (f"drop/{index}/seconds", seconds),
                             (f"reason/{reason}", 1),
                         ):
-                            stats[key] = stats.get(key, 0) + value
+                            drops[key] = drops.get(key, 0) + value
                         if rejects is not None:
                             record["_drop_reason"] = reason
                             record["_drop_step"] = index
                             rejects.write(record)
-                    pending += 1
-                    if pending == PROGRESS_EVERY:
-                        progress(pending)
-                        pending = 0
+                    if records % PROGRESS_EVERY == 0:
+                        progress(PROGRESS_EVERY)
             if rejects is not None:
                 rejects.close()
         except BaseException:
             if rejects is not None:
                 rejects.abort()
             raise
-        progress(pending)
-        stats["malformed_lines"] = read_stats.malformed
-        return stats
+        progress(records % PROGRESS_EVERY)
+        return {
+            "shards": 1,
+            "records": records,
+            "seconds": seconds_in,
+            "kept/records": kept,
+            "kept/seconds": seconds_kept,
+            "malformed_lines": read_stats.malformed,
+            **drops,
+        }
 
     def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
         raise RuntimeError("filter tasks are not split into parts")
