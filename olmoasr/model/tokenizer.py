@@ -87,6 +87,11 @@ class Tokenizer:
         specials = {name: self.encoding.encode_single_token(name) for name in self.encoding.special_tokens_set}
         object.__setattr__(self, "special_tokens", specials)
 
+    def __reduce__(self):
+        # Workers rebuild the (cached) tokenizer instead of receiving 50k BPE ranks in every pickle.
+        multilingual = self.encoding.name.startswith("olmoasr-multilingual")
+        return _rebuild, (multilingual, self.num_languages, self.language, self.task)
+
     # ---- text ----------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
         """Plain text -> ids. Strings such as "<|endoftext|>" inside web text are encoded as ordinary text."""
@@ -244,6 +249,10 @@ class Tokenizer:
                 words[-1] += text
                 groups[-1].extend(group)
         return words, groups
+
+
+def _rebuild(multilingual: bool, num_languages: int, language: str | None, task: str | None) -> Tokenizer:
+    return get_tokenizer(multilingual, num_languages=num_languages, language=language, task=task)
 
 
 def _as_ints(token_ids: Iterable[int]) -> list[int]:

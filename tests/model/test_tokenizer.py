@@ -131,3 +131,12 @@ def test_parity_with_openai_whisper(multilingual, num_languages):
 
 def _seq(value):
     return value if isinstance(value, tuple | list) else (value,)
+
+
+def test_pickles_by_reference():
+    import pickle
+
+    tok = get_tokenizer(True, num_languages=100, language="fr", task="translate")
+    data = pickle.dumps(tok)
+    assert len(data) < 1000
+    assert pickle.loads(data) is tok  # rebuilt through the cache
