@@ -197,10 +197,18 @@ def load_model(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     download_root: str | os.PathLike | None = None,
+    *,
+    inference: bool = True,
+    in_memory: bool = False,
 ) -> Whisper:
     """Load a model by OLMoASR name (tiny … large-v2), local path (any supported format), Hub repo id
     (org/name, a transformers or CTranslate2 repo) or `tiny.en-offline`. Weights are float32 unless
-    `dtype` says otherwise; `device` defaults to CUDA when available."""
+    `dtype` says otherwise; `device` defaults to CUDA when available.
+
+    `inference` and `in_memory` are accepted for scripts written for the original `olmoasr.load_model`;
+    one network serves training and inference here, and files are memory-mapped either way.
+    """
+    del inference, in_memory
     path = hub.resolve_model_path(name_or_path, download_root)
     checkpoint = read_checkpoint(path)
     try:

@@ -47,7 +47,7 @@ def test_openai_pt_written_by_hand_loads(make_model, tmp_path):
     model = make_model()
     path = tmp_path / "whisper.pt"
     torch.save({"dims": model.dims.to_dict(), "model_state_dict": model.state_dict()}, path)
-    loaded = olmoasr.load_model(str(path), device="cpu")
+    loaded = olmoasr.load_model(str(path), device="cpu", inference=True)  # the original API's keyword
     _assert_same_model(loaded, model)
     assert loaded.alignment_heads.tolist() == model.alignment_heads.tolist()  # default: last half
 
