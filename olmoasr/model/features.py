@@ -106,9 +106,14 @@ def log_mel_spectrogram(
     samples = samples.to(device=device, dtype=torch.float32)
     if padding > 0:
         samples = F.pad(samples, (0, padding))
+    n_frames = samples.shape[-1] // HOP_LENGTH
+    if n_frames == 0:
+        return samples.new_zeros((*samples.shape[:-1], n_mels, 0))
+    if samples.shape[-1] <= N_FFT // 2:  # too short for the STFT's reflect padding: zero-extend, keep the frames
+        samples = F.pad(samples, (0, N_FFT // 2 + 1 - samples.shape[-1]))
     window = torch.hann_window(N_FFT, device=samples.device)
     spectrum = torch.stft(samples, N_FFT, HOP_LENGTH, window=window, return_complex=True)
-    power = spectrum[..., :-1].abs() ** 2
+    power = spectrum[..., :n_frames].abs() ** 2
     mel = mel_filters(n_mels, samples.device) @ power
     log_spec = torch.clamp(mel, min=1e-10).log10()
     peak = log_spec.amax(dim=(-2, -1), keepdim=True)

@@ -81,3 +81,11 @@ def test_pad_or_trim(kind):
     padded = pad_or_trim(make((3,)), 5)
     assert list(padded.tolist()) == [1, 1, 1, 0, 0]
     assert tuple(pad_or_trim(make((N_SAMPLES + 10,))).shape) == (N_SAMPLES,)
+
+
+@pytest.mark.parametrize(("n_samples", "n_frames"), [(0, 0), (100, 0), (160, 1), (199, 1), (1600, 10)])
+def test_very_short_audio(n_samples, n_frames):
+    audio = np.full(n_samples, 0.1, dtype=np.float32)
+    mel = log_mel_spectrogram(audio)
+    assert mel.shape == (80, n_frames)
+    assert torch.isfinite(mel).all()
