@@ -24,7 +24,7 @@ from olmoasr.model.decoding import DecodingResult, decode_with_fallback
 from olmoasr.model.decoding.task import get_decoding_tokenizer
 from olmoasr.model.features import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram, pad_or_trim
 from olmoasr.model.timing import add_word_timestamps
-from olmoasr.model.transcribe import split_options, window_segments
+from olmoasr.model.transcribe import TIME_PRECISION, split_options, window_segments
 from olmoasr.model.vad import VadOptions, speech_chunks
 
 if TYPE_CHECKING:
@@ -87,7 +87,9 @@ def split_segments(
     covered = sum(len(piece) for _, _, piece in pieces)
     rest = tokens[covered:]
     if any(token < tokenizer.eot for token in rest):
-        pieces.append((pieces[-1][1], end, rest))
+        ts_begin = tokenizer.timestamp_begin
+        rest_start = start + (rest[0] - ts_begin) * TIME_PRECISION if rest[0] >= ts_begin else pieces[-1][1]
+        pieces.append((rest_start, end, rest))
     return [(min(s, end), min(max(e, s), end), piece) for s, e, piece in pieces]
 
 

@@ -82,11 +82,11 @@ def split_options(options: dict[str, Any]) -> tuple[LongFormOptions, FallbackPol
     if unknown:
         raise UsageError(f"unknown transcribe option(s): {', '.join(unknown)}")
     long_form = LongFormOptions(**{k: v for k, v in options.items() if k in long_form_names})
+    search = {name: options.get(name) for name in ("beam_size", "best_of", "patience")}
     temperature = options.get("temperature", FallbackPolicy.temperatures)
-    policy = FallbackPolicy(
-        temperatures=temperature, **{k: v for k, v in options.items() if k in policy_names - {"temperatures"}}
-    )
-    decode_kwargs = {k: v for k, v in options.items() if k in decode_names and k != "temperature"}
+    thresholds = {k: v for k, v in options.items() if k in policy_names - set(search) - {"temperatures"}}
+    policy = FallbackPolicy(temperatures=temperature, **search, **thresholds)
+    decode_kwargs = {k: v for k, v in options.items() if k in decode_names and k not in search and k != "temperature"}
     decode_kwargs.pop("prompt", None)  # the loop builds each window's prompt
     decode_options = DecodingOptions(**decode_kwargs)
     policy.check(decode_options)

@@ -30,15 +30,27 @@ def as_temperatures(value: float | Sequence[float]) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class FallbackPolicy:
-    """When a decoded window counts as failed (retry hotter) or as silence (skip it)."""
+    """The temperature schedule, the search used at each temperature, and when a window counts as
+    failed (retry hotter) or as silence (skip it).
+
+    Beam search (`beam_size`, `patience`) runs at temperature 0, best-of-N sampling (`best_of`)
+    above it, so both may be given for one schedule.
+    """
 
     temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
     compression_ratio_threshold: float | None = 2.4
     logprob_threshold: float | None = -1.0
     no_speech_threshold: float | None = 0.6
+    beam_size: int | None = None
+    best_of: int | None = None
+    patience: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "temperatures", as_temperatures(self.temperatures))
+        if self.beam_size is not None and 0.0 not in self.temperatures:
+            raise DecodingOptionsError("invalid decoding options: beam_size needs temperature 0 in the schedule")
+        if self.best_of is not None and not any(t > 0 for t in self.temperatures):
+            raise DecodingOptionsError("invalid decoding options: best_of needs a temperature > 0 in the schedule")
 
     def looks_silent(self, result: DecodingResult) -> bool:
         """Probably no speech: the no-speech probability is high and the text is not confident."""
@@ -58,19 +70,20 @@ class FallbackPolicy:
         )
         return not silent
 
+    def options_at(self, options: DecodingOptions, temperature: float) -> DecodingOptions:
+        """The window options at one temperature: beam search at 0, best-of-N sampling above it."""
+        if temperature > 0:
+            return dataclasses.replace(
+                options, temperature=temperature, beam_size=None, patience=None, best_of=self.best_of
+            )
+        return dataclasses.replace(
+            options, temperature=temperature, best_of=None, beam_size=self.beam_size, patience=self.patience
+        )
+
     def check(self, options: DecodingOptions) -> None:
-        """Search options that no temperature in the schedule would ever use are a mistake."""
-        if options.beam_size is not None and 0.0 not in self.temperatures:
-            raise DecodingOptionsError("invalid decoding options: beam_size needs temperature 0 in the schedule")
-        if options.best_of is not None and not any(t > 0 for t in self.temperatures):
-            raise DecodingOptionsError("invalid decoding options: best_of needs a temperature > 0 in the schedule")
-
-
-def options_at(options: DecodingOptions, temperature: float) -> DecodingOptions:
-    """Beam search at temperature 0, best-of-N sampling above it."""
-    if temperature > 0:
-        return dataclasses.replace(options, temperature=temperature, beam_size=None, patience=None)
-    return dataclasses.replace(options, temperature=temperature, best_of=None)
+        """Build every temperature's options once, so a bad combination fails before any decoding."""
+        for temperature in self.temperatures:
+            self.options_at(options, temperature)
 
 
 @torch.no_grad()
@@ -89,7 +102,7 @@ def decode_with_fallback(
     results: list[DecodingResult | None] = [None] * features.shape[0]
     pending = list(range(features.shape[0]))
     for temperature in policy.temperatures:
-        task = DecodingTask(model, options_at(options, temperature), generator)
+        task = DecodingTask(model, policy.options_at(options, temperature), generator)
         decoded = task.run(features[pending])
         retry = []
         for row, result in zip(pending, decoded, strict=True):
