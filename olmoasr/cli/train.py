@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 ORDER = 60
@@ -39,7 +41,7 @@ def train_command(
              "init_from": init_from, "wandb_project": wandb_project}  # fmt: skip
     overrides.update({k: v for k, v in named.items() if v is not None})
     result = run_training(load_config(config, overrides))
-    if result is not None and result.export:
+    if result is not None and result.export and os.environ.get("RANK", "0") == "0":
         typer.echo(f"trained to step {result.steps}; inference checkpoint: {result.export}")
 
 

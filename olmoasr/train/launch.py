@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import traceback
 import uuid
 
@@ -105,6 +106,8 @@ def spawn_workers(config: TrainConfig):
     except ChildFailedError as err:
         raise TrainingFailed(_first_failure(err)) from None
     except SignalException as err:
+        print(f"interrupted (signal {int(err.sigval)}): all {config.nproc_per_node} training workers were stopped; "
+              "`--resume auto` continues from the last complete checkpoint", file=sys.stderr)  # fmt: skip
         raise KeyboardInterrupt(f"stopped by signal {err.sigval}") from None
     finally:
         quiet.setLevel(level)
