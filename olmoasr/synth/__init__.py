@@ -6,6 +6,7 @@ Needs Debian's `flite` and `espeak-ng` (`apt-get install flite espeak-ng`); the 
 """
 
 from olmoasr.synth.captions import Cue, TimedWord, corrupt_like_asr, format_srt, format_vtt, youtube_auto_vtt
+from olmoasr.synth.corpus import make_corpus, plan_corpus
 from olmoasr.synth.pairs import KINDS, PairSpec, build_pair, synthesise_pair
 from olmoasr.synth.speech import Voice, encode_audio, engines_available, require_engine, synthesize
 
@@ -21,6 +22,8 @@ __all__ = [
     "engines_available",
     "format_srt",
     "format_vtt",
+    "make_corpus",
+    "plan_corpus",
     "require_engine",
     "synthesise_pair",
     "synthesize",
