@@ -21,6 +21,7 @@ def sample_command(
     stats: str = typer.Option(None, "--stats", help="Print percentiles 0..100 of this numeric field instead."),
     cap: int = typer.Option(1_000_000, "--cap", help="With --stats: exact up to this many values, reservoir beyond."),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes for the counting passes."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
 ) -> None:
     """Draw a training mix across all input shards, or print a tag's percentiles.
 
@@ -40,7 +41,14 @@ def sample_command(
     if output is None:
         raise UsageError("give -o/--output for the mix (or --stats KEY for percentiles)")
     result = sample_records(
-        input_path, output, hours=hours, count=count, seed=seed, shard_size=shard_size, workers=workers
+        input_path,
+        output,
+        hours=hours,
+        count=count,
+        seed=seed,
+        shard_size=shard_size,
+        workers=workers,
+        show_progress=not quiet,
     )
     print_sample(result)
 

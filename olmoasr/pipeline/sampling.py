@@ -16,6 +16,7 @@ import math
 import multiprocessing as mp
 import random
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,50 @@ def _candidates_below(path: str, file_index: int, seed: int, threshold: float) -
 PARALLEL_MIN_BYTES = 64 << 20
 
 
-def _map_files(function, argument_lists: list[tuple], pool: cf.Executor | None) -> list:
+class _PassProgress:
+    """A rich progress bar (stderr) per pass over the input files; silent when disabled."""
+
+    def __init__(self, enabled: bool):
+        self._progress = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            from olmoasr.console import stderr_console
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=stderr_console(),
+            )
+
+    def __enter__(self) -> _PassProgress:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def start(self, label: str, files: int) -> Callable[[], None]:
+        if self._progress is None:
+            return lambda: None
+        task = self._progress.add_task(label, total=files)
+        return lambda: self._progress.advance(task)
+
+
+def _map_files(function, argument_lists: list[tuple], pool: cf.Executor | None, advance: Callable[[], None]) -> list:
     if pool is None or len(argument_lists) <= 1:
-        return [function(*args) for args in argument_lists]
-    return list(pool.map(function, *zip(*argument_lists, strict=True)))
+        results = (function(*args) for args in argument_lists)
+    else:
+        results = pool.map(function, *zip(*argument_lists, strict=True))
+    collected = []
+    for result in results:
+        collected.append(result)
+        advance()
+    return collected
 
 
 def _file_pool(files: list[str], workers: int) -> cf.ProcessPoolExecutor | None:
@@ -98,7 +139,12 @@ class SampleResult:
 
 
 def _select(
-    files: list[str], seed: int, pool: cf.Executor | None, hours: float | None = None, count: int | None = None
+    files: list[str],
+    seed: int,
+    pool: cf.Executor | None,
+    bar: _PassProgress,
+    hours: float | None = None,
+    count: int | None = None,
 ) -> tuple[list[Candidate], int, float, int]:
     """The records with the smallest keys, up to `hours` of audio or `count` records.
 
@@ -106,7 +152,7 @@ def _select(
     margin of many standard deviations) enough candidates pass; if not, the threshold doubles and pass 2
     repeats. Memory: about the selected keys, never all of them.
     """
-    counts = _map_files(_count_file, [(f,) for f in files], pool)
+    counts = _map_files(_count_file, [(f,) for f in files], pool, bar.start("sample: count", len(files)))
     total_records = sum(c[0] for c in counts)
     total_seconds = sum(c[1] for c in counts)
     malformed = sum(c[2] for c in counts)
@@ -121,7 +167,8 @@ def _select(
         share, n = target / available, max(total_records, 1)
         threshold = min(1.0, share * 1.02 + 8 * math.sqrt(share / n) + 16 / n)
     while True:
-        found = _map_files(_candidates_below, [(f, i, seed, threshold) for i, f in enumerate(files)], pool)
+        arguments = [(f, i, seed, threshold) for i, f in enumerate(files)]
+        found = _map_files(_candidates_below, arguments, pool, bar.start("sample: select", len(files)))
         candidates = sorted(c for part in found for c in part)
         enough = len(candidates) >= target if count is not None else sum(c[3] for c in candidates) >= target
         if threshold >= 1.0 or enough:
@@ -151,6 +198,7 @@ def sample_records(
     shard_size: int = 10_000,
     workers: int | None = None,
     compression: str = ".gz",
+    show_progress: bool = False,
 ) -> SampleResult:
     """Draw a reproducible training mix of `hours` hours (or `count` records) from every input shard."""
     if (hours is None) == (count is None):
@@ -190,18 +238,19 @@ def sample_records(
         return result
 
     pool = _file_pool(files, max(1, workers or mp.cpu_count()))
-    try:
-        chosen, in_records, in_seconds, malformed = _select(files, seed, pool, hours=hours, count=count)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    with _PassProgress(show_progress) as bar:
+        try:
+            chosen, in_records, in_seconds, malformed = _select(files, seed, pool, bar, hours=hours, count=count)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for stale in output_dir.iterdir():
+            if SHARD_PATTERN.match(stale.name):
+                stale.unlink()
+        manifest_path.unlink(missing_ok=True)
+        shards = _write_selected(files, chosen, output_dir, shard_size, compression, bar)
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for stale in output_dir.iterdir():
-        if SHARD_PATTERN.match(stale.name):
-            stale.unlink()
-    manifest_path.unlink(missing_ok=True)
-    shards = _write_selected(files, chosen, output_dir, shard_size, compression)
     result = SampleResult(
         output_dir=str(output_dir),
         seed=seed,
@@ -228,7 +277,7 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def _write_selected(
-    files: list[str], chosen: list[Candidate], output_dir: Path, shard_size: int, compression: str
+    files: list[str], chosen: list[Candidate], output_dir: Path, shard_size: int, compression: str, bar: _PassProgress
 ) -> list[str]:
     """Stream the chosen records (in input order) into fixed-size shards; each shard is renamed into place whole."""
     wanted: dict[int, set[int]] = {}
@@ -236,6 +285,7 @@ def _write_selected(
         wanted.setdefault(file_index, set()).add(line_no)
     shards: list[str] = []
     writer: JsonlWriter | None = None
+    advance = bar.start("sample: write", len(wanted))
     try:
         for file_index in sorted(wanted):
             lines = wanted[file_index]
@@ -249,6 +299,7 @@ def _write_selected(
                     shards.append(name)
                     writer = JsonlWriter(output_dir / name)
                 writer.write(record)
+            advance()
         if writer is not None:
             writer.close()
     except BaseException:
