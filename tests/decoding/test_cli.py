@@ -1,0 +1,36 @@
+"""`olmoasr transcribe` on a directory with one corrupt file: the rest finish, the failure is reported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from olmoasr.cli.main import run
+from olmoasr.model.checkpoints import save_model
+
+
+def test_directory_with_a_corrupt_file(tmp_path, model_pair, librivox_utterances, capsys):
+    ours, _ = model_pair
+    checkpoint = save_model(ours, tmp_path / "micro.pt")
+    inputs = tmp_path / "in"
+    (inputs / "sub").mkdir(parents=True)
+    shutil.copy(librivox_utterances[0][0], inputs / "a.wav")
+    shutil.copy(librivox_utterances[1][0], inputs / "sub" / "b.wav")
+    (inputs / "broken.mp3").write_bytes(b"not audio at all")
+    (inputs / "notes.txt").write_text("ignored: not a media file")
+
+    code = run(["transcribe", str(inputs), "--model", str(checkpoint), "-o", str(tmp_path / "out"), "-f", "srt,json",
+                "--temperature", "0", "--temperature-increment-on-fallback", "0", "--without-timestamps"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "broken.mp3" in err and "1 file(s) failed" in err and "transcribed 2 file(s)" in err
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")) == [
+        "a.json", "a.srt", "sub/b.json", "sub/b.srt"
+    ]
+    assert json.loads((tmp_path / "out" / "a.json").read_text())["language"] == "en"
+
+
+def test_invalid_options_fail_before_loading(tmp_path, capsys):
+    code = run(["transcribe", str(tmp_path), "--model", str(tmp_path / "missing.pt"), "--patience", "2"])
+    assert code == 1
+    assert "patience needs beam_size" in capsys.readouterr().err
