@@ -56,6 +56,7 @@ def eval_command(
     beam_size: int = typer.Option(None, "--beam-size", help="Beam size (default: greedy short-form, 5 long-form)."),
     best_of: int = typer.Option(None, "--best-of", help="Samples per fallback temperature, long-form (default 5)."),
     temperature: str = typer.Option(None, "--temperature", help="Comma list, long-form fallback (default 0,0.2,..,1)."),
+    max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="Cap on tokens per 30 s window (default 224)."),
     long_form_batched: bool = typer.Option(False, "--long-form-batched", help="Long-form: batched windows."),
     split: str = typer.Option(None, "--split", help="Split of --dataset-dir (default: test, or the only one)."),
     text_field: str = typer.Option(None, "--text-field", help="Reference column of --dataset-dir / --manifest."),
@@ -106,6 +107,7 @@ def eval_command(
         long_temperature=temps or DecodeSettings().long_temperature,
         long_form_batched=long_form_batched,
         long_form_batch_size=batch_size,
+        sample_len=max_new_tokens,
     )
     options = EvalOptions(
         batch_size=batch_size,

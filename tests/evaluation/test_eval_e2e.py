@@ -185,3 +185,22 @@ def test_long_form_set_from_a_local_copy_uses_long_form_transcription(micro_mode
         [r["reference_normalized"] for r in scored], [r["hypothesis_normalized"] for r in scored]
     )
     assert result.wer == pytest.approx(100 * hand.wer, abs=1e-3)
+
+
+def test_cli_with_a_saved_checkpoint_and_a_manifest(micro_model, speech_clips, parquet_run, tmp_path, capsys):
+    import olmoasr
+    from olmoasr.cli.main import run
+
+    checkpoint = olmoasr.save_model(micro_model, tmp_path / "micro.pt", fmt="openai")
+    manifest = tmp_path / "my_test.jsonl"
+    manifest.write_text("".join(json.dumps({"audio": str(p), "text": t}) + "\n" for p, t in speech_clips))
+    out = tmp_path / "results"
+    argv = ["eval", "--model", str(checkpoint), "--manifest", str(manifest), "-o", str(out), "--batch-size", "2"]
+    assert run([*argv, "--max-new-tokens", "6", "--device", "cpu", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "WER %" in printed and "RTFx" in printed
+    saved = load_report(out)
+    assert saved.sets[0].name == "my_test"
+    assert saved.model == str(checkpoint) and saved.dtype == "float32"
+    assert saved.sets[0].wer == parquet_run[0].sets[0].wer  # same weights, same audio, same numbers
+    assert (out / "my_test.utterances.jsonl").is_file() and (out / "wer.png").is_file()
