@@ -80,21 +80,31 @@ def iter_jsonl(
     path: str | os.PathLike[str],
     stats: JsonlReadStats | None = None,
     report: bool = True,
+    first: int = 0,
+    stop: int | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield `(line_number, record)` for every well-formed JSON object line of `path`.
 
-    Blank lines are ignored. A line that is not valid JSON, or not a JSON object, is counted in
-    `stats.malformed` and reported on stderr as `path:line: reason`. A truncated compressed stream
-    (a file cut off by a crash) is reported once and ends the iteration.
+    Blank lines are ignored. `first`/`stop` select non-blank lines by index (0-based, `stop` exclusive);
+    lines outside are skipped without parsing (workers splitting one big file). A line that is not valid
+    JSON, or not a JSON object, is counted in `stats.malformed` and reported on stderr as
+    `path:line: reason`. A truncated compressed stream (a file cut off by a crash) is reported once and
+    ends the iteration.
     """
     stats = stats if stats is not None else JsonlReadStats()
     line_no = 0
+    nonblank = -1
     try:
         with open_text_read(path) as fh:
             for line_no, raw in enumerate(fh, start=1):  # noqa: B007 - line_no used after the loop
                 stats.lines += 1
                 if not raw.strip():
                     continue
+                nonblank += 1
+                if nonblank < first:
+                    continue
+                if stop is not None and nonblank >= stop:
+                    break
                 try:
                     record = orjson.loads(raw)
                 except orjson.JSONDecodeError as err:

@@ -22,7 +22,14 @@ from typing import Any
 
 from olmoasr.audio import SAMPLE_RATE, encode_flac, iter_audio
 from olmoasr.errors import InputError, UsageError
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, strip_jsonl_suffix
+from olmoasr.io.jsonl import (
+    JsonlReadStats,
+    JsonlWriter,
+    iter_jsonl,
+    jsonl_files,
+    open_text_read,
+    strip_jsonl_suffix,
+)
 from olmoasr.log import warn
 from olmoasr.pipeline.audio_windows import iter_windows
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
@@ -46,7 +53,7 @@ from olmoasr.pipeline.transcripts import (
 )
 from olmoasr.timestamps import format_range_ms
 
-DOCS_PER_PART = 64
+DOCS_PER_PART = 128
 DEFAULT_SEGMENTS_PER_CONTAINER = 1000
 AUDIO_DIR = "audio"
 # Document fields that are the document itself; every other field is a tag carried into its segments.
@@ -77,9 +84,10 @@ class SegmentOptions:
             raise UsageError("docs_per_part must be >= 1")
 
 
-def _count_docs(path: Path) -> int:
-    stats = JsonlReadStats()
-    return sum(1 for _ in iter_jsonl(path, stats, report=False))
+def _count_lines(path: Path) -> int:
+    """Non-blank lines: documents, plus malformed lines (reported by the part that reads them)."""
+    with open_text_read(path) as fh:
+        return sum(1 for raw in fh if raw.strip())
 
 
 @dataclass
@@ -106,8 +114,7 @@ class PrepSegmentStage:
             if marker_path(self.output_dir, self.name, shard).exists():
                 tasks.append(ShardTask(shard, (os.fspath(path),)))  # finished: skipped without a scan
                 continue
-            n_docs = _count_docs(path)
-            ranges = split_ranges(n_docs, self.options.docs_per_part)
+            ranges = split_ranges(_count_lines(path), self.options.docs_per_part)
             for k, (lo, hi) in enumerate(ranges):
                 tasks.append(ShardTask(shard, (os.fspath(path), str(lo), str(hi)), k, len(ranges), float(hi - lo)))
         return tasks
@@ -127,11 +134,7 @@ class PrepSegmentStage:
         spool = DocumentSpool(self.output_dir)
         try:
             with JsonlWriter(outputs.records) as writer:
-                for index, (line_no, doc) in enumerate(iter_jsonl(path, read_stats)):
-                    if index < lo:
-                        continue
-                    if hi is not None and index >= hi:
-                        break
+                for line_no, doc in iter_jsonl(path, read_stats, first=lo, stop=hi):
                     try:
                         records = segmenter.segment(doc, spool)
                     except InputError as err:

@@ -271,3 +271,20 @@ def test_packaged_sample_shard_end_to_end(tmp_path):
     for pid, wer in worst.items():
         assert wer == pytest.approx(manifest[pid]["max_window_wer"], abs=1e-3), pid
     assert report.stats["segments.no_speech"] >= 1  # the pair with a 35 s silence
+
+
+def test_split_shard_parts_equal_one_pass(resume_docs, tmp_path):
+    docs = records(resume_docs / "docs" / "shard_00000.jsonl.gz")
+    with JsonlWriter(tmp_path / "in" / "s.jsonl") as writer:
+        writer.write_many(docs[:3])
+    with open(tmp_path / "in" / "s.jsonl", "ab") as fh:
+        fh.write(b"\n{broken\n")
+        fh.write(b"\n".join(orjson.dumps(d) for d in docs[3:]) + b"\n")
+    one = prep_segment(tmp_path / "in", tmp_path / "one", text_only=True, workers=1, show_progress=False)
+    split = prep_segment(
+        tmp_path / "in", tmp_path / "split", text_only=True, workers=1, show_progress=False, docs_per_part=2
+    )
+    assert split.tasks_run == 5 and one.tasks_run == 1  # 9 non-blank lines in parts of 2
+    assert records(tmp_path / "one" / "s.jsonl.gz") == records(tmp_path / "split" / "s.jsonl.gz")
+    assert one.stats == pytest.approx(split.stats) and one.stats["malformed_lines"] == 1
+    assert [r["id"] for r in records(tmp_path / "split" / "s.jsonl.gz")][::2] == [d["id"] for d in docs]
