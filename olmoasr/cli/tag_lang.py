@@ -79,12 +79,15 @@ def _print_summary(summary: dict, output: Path) -> None:
     console.print(table)
     errors = sum(summary["segments_audio_error"].values())
     speed = summary["throughput"]
+    if speed["segments_per_second"] is not None:
+        rate = f"{speed['segments_per_second']:.1f} segments/s ({speed['audio_seconds_per_second']:.0f}x real time)"
+    else:  # some shards were finished by an earlier run
+        rate = f"{speed['segments_per_worker_second']:.1f} segments per worker-second (resumed run)"
     console.print(
         f"segments: {summary['segments']} read, {summary['segments_classified']} classified, "
         f"{summary['segments_no_speech']} no-speech, {errors} audio errors, "
         f"{summary['segments_without_id']} without id, {summary['malformed_lines']} malformed lines; "
-        f"{speed['segments_per_second']:.1f} segments/s ({speed['audio_seconds_per_second']:.0f}x real time) "
-        f"on {summary['device']}"
+        f"{rate} on {summary['device']}"
     )
     for failure in summary["failed_shards"]:
         console.print(f"[red]failed[/red] {failure['stage']} {failure['shard']}: {failure['error']}")

@@ -112,6 +112,8 @@ def test_majority_vote_nulls_and_counts_with_a_deterministic_classifier(corpus):
     assert [r.tasks_skipped for r in again.stages] == [2, 2, 1]
     assert again.summary["documents_by_audio_lang"] == s["documents_by_audio_lang"]
     assert again.summary["segments_classified"] == 9
+    assert again.summary["throughput"]["segments_per_second"] is None  # nothing was classified in this run
+    assert again.summary["throughput"]["worker_seconds"] == s["throughput"]["worker_seconds"] > 0
     assert (out / "shard_a.jsonl").read_bytes() == before
 
 

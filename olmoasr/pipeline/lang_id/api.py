@@ -139,7 +139,7 @@ def tag_audio_language(
         winners,
         reports[1].stats if finished else {},
         reports[-1].stats if doc_shards else None,
-        classify_seconds,
+        classify_seconds if classify_report.tasks_skipped == 0 else None,
     )
     summary.update(
         backend=options.backend if classifier is None else getattr(classifier, "name", "custom"),
@@ -156,8 +156,10 @@ def summarize(
     winners: dict[str, str | None],
     written: Stats,
     docs: Stats | None,
-    classify_seconds: float,
+    classify_seconds: float | None,
 ) -> dict[str, Any]:
+    """`classify_seconds`: wall time of a run that classified every shard (None when some were resumed
+    from markers: their segments were not classified in this run's time)."""
     by_lang: dict[str, int] = {}
     without = 0
     for language in winners.values():
@@ -168,6 +170,7 @@ def summarize(
     audio_seconds = classify.get("audio_seconds_classified", 0.0)
     segments_classified = int(classify.get("segments_classified", 0))
     model_seconds = classify.get("classify_seconds", 0.0)
+    worker_seconds = classify.get("worker_seconds", 0.0)
     summary: dict[str, Any] = {
         "documents": len(winners),
         "documents_by_audio_lang": dict(sorted(by_lang.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -191,8 +194,10 @@ def summarize(
         "audio_hours_classified": audio_seconds / 3600,
         "throughput": {
             "wall_seconds": classify_seconds,
-            "segments_per_second": segments_classified / classify_seconds if classify_seconds else 0.0,
-            "audio_seconds_per_second": audio_seconds / classify_seconds if classify_seconds else 0.0,
+            "segments_per_second": segments_classified / classify_seconds if classify_seconds else None,
+            "audio_seconds_per_second": audio_seconds / classify_seconds if classify_seconds else None,
+            "worker_seconds": worker_seconds,
+            "segments_per_worker_second": segments_classified / worker_seconds if worker_seconds else 0.0,
             "model_seconds": model_seconds,
             "waiting_for_audio_seconds": classify.get("load_wait_seconds", 0.0),
         },

@@ -130,6 +130,7 @@ class ClassifyStage:
 
     def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
         in_path = task.inputs[0]
+        started = time.perf_counter()
         classifier = self.classifier or get_classifier(self.backend, self.model_path, self.device)
         votes = DocumentVotes()
         stats: Stats = {"segment_shards": 1}
@@ -168,6 +169,7 @@ class ClassifyStage:
                 self._classify(*in_flight, classifier, votes, stats)
                 progress(len(in_flight[0]))
         stats["malformed_lines"] = read_stats.malformed
+        stats["worker_seconds"] = time.perf_counter() - started
         atomic_write_bytes(votes_path(self.output_dir, task.shard), orjson.dumps(votes.to_json()))
         return stats
 
