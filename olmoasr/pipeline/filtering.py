@@ -18,10 +18,17 @@ import orjson
 
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter
 from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.filter_config import MISSING_POLICIES, FilterConfig, FilterStep, load_filter_config
-from olmoasr.pipeline.tagging import OUTPUT_GZIP_LEVEL, PROGRESS_EVERY, plan_shards
+from olmoasr.pipeline.shard_parts import (
+    iter_task_records,
+    merge_part_files,
+    merged_part_stats,
+    plan_record_tasks,
+    task_output_path,
+)
+from olmoasr.pipeline.tagging import OUTPUT_GZIP_LEVEL, PROGRESS_EVERY, plan_shards, worker_count
 from olmoasr.schema import record_duration_s
 
 FUNNEL_FILE = "filter_funnel.json"
@@ -48,6 +55,7 @@ class FilterStage:
     missing: str = "drop"
     rejects_dir: Path | None = None
     name: str = ""
+    workers: int = 1
 
     def __post_init__(self) -> None:
         self.input_path = Path(self.input_path)
@@ -60,13 +68,11 @@ class FilterStage:
             self.name = f"filter-{hashlib.sha1(blob).hexdigest()[:10]}"
 
     def plan(self) -> list[ShardTask]:
-        return [
-            ShardTask(key, (path, rel), weight=float(Path(path).stat().st_size))
-            for key, path, rel in plan_shards(self.input_path, self.output_dir)
-        ]
+        return plan_record_tasks(
+            plan_shards(self.input_path, self.output_dir), self.output_dir, self.name, self.workers
+        )
 
     def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
-        in_path, rel = task.inputs
         steps, missing = self.config.steps, self.missing
         records = kept = 0
         seconds_in = seconds_kept = 0.0
@@ -74,10 +80,10 @@ class FilterStage:
         read_stats = JsonlReadStats()
         rejects = None
         if self.rejects_dir is not None:
-            rejects = JsonlWriter(self.rejects_dir / rel, compresslevel=OUTPUT_GZIP_LEVEL)
+            rejects = JsonlWriter(task_output_path(self.rejects_dir, task), compresslevel=OUTPUT_GZIP_LEVEL)
         try:
-            with JsonlWriter(self.output_dir / rel, compresslevel=OUTPUT_GZIP_LEVEL) as out:
-                for _, record in iter_jsonl(in_path, read_stats):
+            with JsonlWriter(task_output_path(self.output_dir, task), compresslevel=OUTPUT_GZIP_LEVEL) as out:
+                for _, record in iter_task_records(task, read_stats):
                     seconds = record_duration_s(record)
                     records += 1
                     seconds_in += seconds
@@ -117,8 +123,12 @@ class FilterStage:
             **drops,
         }
 
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
-        raise RuntimeError("filter tasks are not split into parts")
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:
+        rel = next(t.inputs[1] for t in self.plan() if t.shard == shard)
+        merge_part_files(self.output_dir, rel, num_parts)
+        if self.rejects_dir is not None:
+            merge_part_files(self.rejects_dir, rel, num_parts)
+        return merged_part_stats(self.output_dir, self.name, shard, num_parts)
 
 
 # ------------------------------------------------------------------------------------------- funnel
@@ -189,7 +199,10 @@ def filter_records(
     if rejects_dir is not None:
         _check_rejects_dir(Path(input_path), Path(output_dir), Path(rejects_dir))
         remove_stale_temporaries(rejects_dir)  # left by a killed run (the executor cleans the output dir)
-    stage = FilterStage(Path(input_path), Path(output_dir), config, missing, Path(rejects_dir) if rejects_dir else None)
+    rejects = Path(rejects_dir) if rejects_dir else None
+    stage = FilterStage(
+        Path(input_path), Path(output_dir), config, missing, rejects, workers=worker_count(workers, executor)
+    )
     report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
     result = funnel(report.stats, config)
     result["missing_policy"] = missing

@@ -16,6 +16,7 @@ filter configs test.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable
@@ -28,9 +29,16 @@ import orjson
 from olmoasr.configs import load_yaml_mapping, resolve_config
 from olmoasr.errors import ConfigError, UsageError
 from olmoasr.io.atomic import atomic_write_bytes
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, strip_jsonl_suffix
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, jsonl_files, strip_jsonl_suffix
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
+from olmoasr.pipeline.shard_parts import (
+    iter_task_records,
+    merge_part_files,
+    merged_part_stats,
+    plan_record_tasks,
+    task_output_path,
+)
 from olmoasr.pipeline.taggers import LEVELS, TAGGERS, Level, Tagger
 from olmoasr.pipeline.taggers.context import UnparseableRecord, build_context
 from olmoasr.schema import record_duration_s
@@ -217,12 +225,14 @@ def shard_stats_path(output_dir: Path, shard_key: str) -> Path:
 
 @dataclass
 class TagStage:
-    """Executor stage: one task per input shard; output = same shard name with tags merged in."""
+    """Executor stage: one task per input shard (or per line range of a big one); output = same shard name
+    with the tags merged in, plus `<shard>_stats.json`."""
 
     input_path: Path
     output_dir: Path
     config: TaggingConfig
     name: str = ""
+    workers: int = 1
 
     def __post_init__(self) -> None:
         self.input_path = Path(self.input_path)
@@ -231,18 +241,17 @@ class TagStage:
             self.name = f"tag-{self.config.level}-{self.config.fingerprint()}"
 
     def plan(self) -> list[ShardTask]:
-        tasks = []
-        for key, path, rel in plan_shards(self.input_path, self.output_dir):
-            tasks.append(ShardTask(key, (path, rel), weight=float(Path(path).stat().st_size)))
-        return tasks
+        return plan_record_tasks(
+            plan_shards(self.input_path, self.output_dir), self.output_dir, self.name, self.workers
+        )
 
     def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
-        in_path, rel = task.inputs
+        in_path = task.inputs[0]
         tagger = RecordTagger(self.config)
         read_stats = JsonlReadStats()
         pending = 0
-        with JsonlWriter(self.output_dir / rel, compresslevel=OUTPUT_GZIP_LEVEL) as out:
-            for line_no, record in iter_jsonl(in_path, read_stats):
+        with JsonlWriter(task_output_path(self.output_dir, task), compresslevel=OUTPUT_GZIP_LEVEL) as out:
+            for line_no, record in iter_task_records(task, read_stats):
                 out.write(tagger.tag(record, f"{in_path}:{line_no}"))
                 pending += 1
                 if pending == PROGRESS_EVERY:
@@ -252,14 +261,22 @@ class TagStage:
         stats = tagger.finish()
         stats["shards"] = 1
         stats["malformed_lines"] = read_stats.malformed
-        atomic_write_bytes(
-            shard_stats_path(self.output_dir, task.shard),
-            orjson.dumps({"shard": task.shard, "config": self.config.name, "stats": stats}, option=orjson.OPT_INDENT_2),
-        )
+        if task.num_parts == 1:
+            self._write_shard_stats(task.shard, stats)
         return stats
 
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
-        raise RuntimeError("tag tasks are not split into parts")
+    def merge_parts(self, shard: str, num_parts: int) -> Stats:
+        rel = next(t.inputs[1] for t in self.plan() if t.shard == shard)
+        merge_part_files(self.output_dir, rel, num_parts)
+        stats = merged_part_stats(self.output_dir, self.name, shard, num_parts)
+        self._write_shard_stats(shard, stats)
+        return stats
+
+    def _write_shard_stats(self, shard: str, stats: Stats) -> None:
+        atomic_write_bytes(
+            shard_stats_path(self.output_dir, shard),
+            orjson.dumps({"shard": shard, "config": self.config.name, "stats": stats}, option=orjson.OPT_INDENT_2),
+        )
 
 
 # ------------------------------------------------------------------------------------------- summary
@@ -319,6 +336,12 @@ def _untagged(stats: Stats) -> float:
     return sum(v for k, v in stats.items() if k.startswith("untagged/"))
 
 
+def worker_count(workers: int | None, executor: Any) -> int:
+    if executor is not None:
+        return max(1, getattr(executor, "workers", 1) or 1)
+    return max(1, workers or os.cpu_count() or 1)
+
+
 def summary_path(output_dir: str | Path, config: TaggingConfig) -> Path:
     """`<config name>_summary.json` (the name made safe for a file name)."""
     return Path(output_dir) / (re.sub(r"[^\w.-]+", "_", config.name) + "_summary.json")
@@ -337,7 +360,7 @@ def run_tagging(
         config = load_tagging_config(config, level)
     elif config.level != level:
         raise UsageError(f"config {config.name} was loaded for {config.level} level, not {level}")
-    stage = TagStage(Path(input_path), Path(output_dir), config)
+    stage = TagStage(Path(input_path), Path(output_dir), config, workers=worker_count(workers, executor))
     report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
     summary = summarize_tag_stats(report.stats, config)
     summary["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
