@@ -166,3 +166,21 @@ def test_real_network_path_from_a_speechbrain_directory(corpus, micro_model_dir)
     assert written == winners | {"doc3": None, "doc6": None}
     assert sum(report.summary["documents_by_audio_lang"].values()) == 4
     assert set(report.summary["documents_by_audio_lang"]) <= {"en", "de", "fr"}
+
+
+def test_run_killed_after_classifying_resumes_to_identical_outputs(corpus, capsys):
+    out = corpus["root"] / "out"
+    options = LangIdOptions(device="cpu", workers=1)
+    tag_audio_language(corpus["segs"], out, options, classifier=FrequencyClassifier(), show_progress=False)
+    reported = capsys.readouterr().err
+    assert reported.count("malformed JSON") == 1  # reported once, by the first pass only
+    reference = {p: p.read_bytes() for p in (out / "shard_a.jsonl", out / "sub" / "shard_b.jsonl.gz")}
+    # As if killed after the classify stage: no write markers, one output gone, one left as a temporary.
+    for marker in (out / ".olmoasr" / "tag-lang").rglob("*.done.json"):
+        marker.unlink()
+    (out / "shard_a.jsonl").unlink()
+    (out / "sub" / "shard_b.jsonl.gz").rename(out / "sub" / ".shard_b.jsonl.gz.tmp-1-dead")
+    report = tag_audio_language(corpus["segs"], out, options, classifier=FrequencyClassifier(), show_progress=False)
+    assert report.stages[0].tasks_skipped == 2 and report.stages[1].tasks_run == 2
+    assert {p: p.read_bytes() for p in reference} == reference
+    assert not list((out / "sub").glob(".*.tmp-*"))

@@ -277,13 +277,17 @@ def write_audio_lang_map(output_dir: Path, winners: dict[str, str | None], docs_
 
 
 def _write_with_lang(
-    in_path: str, out_path: Path, lookup: Callable[[Any], tuple[str | None, str]], progress: Callable[[int], None]
+    in_path: str,
+    out_path: Path,
+    lookup: Callable[[Any], tuple[str | None, str]],
+    progress: Callable[[int], None],
+    report_bad_lines: bool = True,
 ) -> Stats:
     stats: Stats = {}
     read_stats = JsonlReadStats()
     count = 0
     with JsonlWriter(out_path) as out:
-        for _, record in iter_jsonl(in_path, read_stats):
+        for _, record in iter_jsonl(in_path, read_stats, report=report_bad_lines):
             language, outcome = lookup(record.get("id"))
             record["audio_lang"] = language
             out.write(record)
@@ -315,7 +319,8 @@ class WriteStage:
             language = winners.get(doc_id) if isinstance(doc_id, str) else None
             return language, "with_audio_lang" if language is not None else "without_audio_lang"
 
-        stats = _write_with_lang(in_path, self.output_dir / rel, lookup, progress)
+        # The classify pass already reported this shard's malformed lines.
+        stats = _write_with_lang(in_path, self.output_dir / rel, lookup, progress, report_bad_lines=False)
         stats["segment_shards_written"] = 1
         return stats
 
