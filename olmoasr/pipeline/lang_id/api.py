@@ -139,7 +139,8 @@ def tag_audio_language(
         winners,
         reports[1].stats if finished else {},
         reports[-1].stats if doc_shards else None,
-        classify_seconds if classify_report.tasks_skipped == 0 else None,
+        classify_seconds,
+        resumed=classify_report.tasks_skipped > 0,
     )
     summary.update(
         backend=options.backend if classifier is None else getattr(classifier, "name", "custom"),
@@ -156,10 +157,11 @@ def summarize(
     winners: dict[str, str | None],
     written: Stats,
     docs: Stats | None,
-    classify_seconds: float | None,
+    classify_seconds: float,
+    resumed: bool = False,
 ) -> dict[str, Any]:
-    """`classify_seconds`: wall time of a run that classified every shard (None when some were resumed
-    from markers: their segments were not classified in this run's time)."""
+    """`resumed`: some shards were classified by an earlier run, so rates over this run's wall time would
+    be wrong; per-worker-second rates (from the shards' own timings) stay right."""
     by_lang: dict[str, int] = {}
     without = 0
     for language in winners.values():
@@ -194,8 +196,8 @@ def summarize(
         "audio_hours_classified": audio_seconds / 3600,
         "throughput": {
             "wall_seconds": classify_seconds,
-            "segments_per_second": segments_classified / classify_seconds if classify_seconds else None,
-            "audio_seconds_per_second": audio_seconds / classify_seconds if classify_seconds else None,
+            "segments_per_second": None if resumed else segments_classified / max(classify_seconds, 1e-9),
+            "audio_seconds_per_second": None if resumed else audio_seconds / max(classify_seconds, 1e-9),
             "worker_seconds": worker_seconds,
             "segments_per_worker_second": segments_classified / worker_seconds if worker_seconds else 0.0,
             "model_seconds": model_seconds,
