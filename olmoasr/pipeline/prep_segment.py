@@ -227,8 +227,8 @@ class DocumentSegmenter:
                 self._bump("dropped.too_short_audio")
                 continue
             record = _segment_record(doc_id, seg_id, folder, fmt, window)
-            if self.options.text_only:
-                record["audio_file"] = os.fspath(audio_file) if audio_file else None
+            if self.options.text_only and audio_file:
+                record["audio_file"] = os.fspath(audio_file)
                 record["audio_is_source"] = True
             if align is not None:
                 record.update(alignment_fields(window, align[k], align_fmt(machine)))
