@@ -4,8 +4,9 @@ Config: the original's YAML (`name`, `pipeline: [{tag: casing}, ...]`), validate
 tagger, an unknown option or a segment-only tagger in a document run is a `ConfigError` naming the file
 and the key. Output: the same shard names under the output directory with the tags merged into each
 record, `<shard>_stats.json` per shard, and `<config name>_summary.json` for the whole run. Records
-stream through (memory does not grow with the shard), shards run on all cores through the executor,
-and finished shards are skipped on re-run.
+stream through (memory does not grow with the shard), shards run on all cores through the executor (a
+big shard is split into line ranges when there are fewer shards than workers, `shard_parts.py`), and
+finished shards are skipped on re-run.
 
 At segment level the texts come from `seg_content` (and prep's aligned machine segment), and tags are
 written as `seg_<tag>` so the document tags carried into each segment are never overwritten: the
