@@ -37,7 +37,7 @@ class LangIdOptions:
     batch_size: int = 32
     device: str = "auto"
     workers: int | None = None
-    loader_threads: int = 4
+    loader_threads: int | None = None  # audio-decoding threads per worker; None: 4 on GPU, 1 on CPU
     max_batch_seconds: float | None = None  # padded audio per model call; None: 960 on GPU, 120 on CPU
 
     def __post_init__(self) -> None:
@@ -49,7 +49,7 @@ class LangIdOptions:
             raise UsageError(f"--workers {self.workers}: must be at least 1")
         if self.max_batch_seconds is not None and self.max_batch_seconds <= 0:
             raise UsageError(f"--max-batch-seconds {self.max_batch_seconds}: must be positive")
-        if self.loader_threads < 1:
+        if self.loader_threads is not None and self.loader_threads < 1:
             raise UsageError(f"loader_threads {self.loader_threads}: must be at least 1")
 
 
@@ -106,7 +106,10 @@ def tag_audio_language(
     workers = options.workers or _default_workers(device, len(shards))
 
     started = time.perf_counter()
-    max_batch_seconds = options.max_batch_seconds or (960.0 if device.startswith("cuda") else 120.0)
+    on_gpu = device.startswith("cuda")
+    max_batch_seconds = options.max_batch_seconds or (960.0 if on_gpu else 120.0)
+    # On CPU every core runs a worker, so one decoding thread each; a GPU worker needs several to keep up.
+    loader_threads = options.loader_threads or (4 if on_gpu else 1)
     classify = ClassifyStage(
         shards,
         output_dir,
@@ -114,7 +117,7 @@ def tag_audio_language(
         model_path,
         device,
         options.batch_size,
-        options.loader_threads,
+        loader_threads,
         max_batch_seconds,
         classifier,
     )
