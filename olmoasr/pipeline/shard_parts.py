@@ -18,7 +18,6 @@ import orjson
 
 from olmoasr.io.atomic import atomic_output, atomic_write_bytes
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, open_text_read, strip_jsonl_suffix
-from olmoasr.log import warn
 from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path, merge_stats, read_marker
 
 PART_MIN_BYTES = 32 << 20
@@ -26,9 +25,10 @@ MAX_PARTS = 64
 PARTS_DIR = ".parts"
 
 
-def count_lines(path: str | Path) -> int:
+def count_records(path: str | Path) -> int:
+    """Non-blank lines (what `iter_jsonl`'s `first`/`stop` index)."""
     with open_text_read(path) as fh:
-        return sum(1 for _ in fh)
+        return sum(1 for raw in fh if raw.strip())
 
 
 def _split_file(output_dir: Path, stage: str, shard: str) -> Path:
@@ -38,7 +38,8 @@ def _split_file(output_dir: Path, stage: str, shard: str) -> Path:
 def plan_record_tasks(
     shards: list[tuple[str, str, str]], output_dir: Path, stage: str, workers: int
 ) -> list[ShardTask]:
-    """Tasks for (shard key, input path, output name) triples; inputs = (path, rel[, first_line, last_line])."""
+    """Tasks for (shard key, input path, output name) triples; inputs = (path, rel[, first, stop]), where
+    first/stop index the shard's non-blank lines."""
     spare = workers > len(shards)
     tasks = []
     for key, path, rel in shards:
@@ -49,7 +50,7 @@ def plan_record_tasks(
             bounds = orjson.loads(split_path.read_bytes())["bounds"]
         elif spare and size >= 2 * PART_MIN_BYTES and read_marker(marker_path(output_dir, stage, key)) is None:
             parts = min(workers, MAX_PARTS, int(size // PART_MIN_BYTES))
-            lines = count_lines(path)
+            lines = count_records(path)
             if parts > 1 and lines >= parts:
                 bounds = [lines * k // parts for k in range(parts + 1)]
                 atomic_write_bytes(split_path, orjson.dumps({"input": path, "bounds": bounds}))
@@ -64,46 +65,11 @@ def plan_record_tasks(
 
 
 def iter_task_records(task: ShardTask, read_stats: JsonlReadStats) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The task's records as (line number, record): the whole shard, or only its lines (first, last]."""
-    path = task.inputs[0]
+    """The task's records as (line number, record): the whole shard, or only its range of non-blank lines
+    (other parts' lines are skipped unparsed)."""
     if task.num_parts == 1:
-        yield from iter_jsonl(path, read_stats)
-        return
-    first, last = int(task.inputs[2]), int(task.inputs[3])
-    try:
-        yield from _records_in_range(path, first, last, read_stats)
-    except (EOFError, OSError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        where = f"{path}: truncated or corrupt compressed stream in lines {first + 1}-{last} ({err})"
-        read_stats.note_bad(where)
-        warn(where)
-
-
-def _records_in_range(
-    path: str, first: int, last: int, read_stats: JsonlReadStats
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open_text_read(path) as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if line_no <= first:
-                continue  # other parts' lines: not even parsed
-            if line_no > last:
-                break
-            read_stats.lines += 1
-            if not raw.strip():
-                continue
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as err:
-                read_stats.note_bad(f"{path}:{line_no}: malformed JSON ({err.msg})")
-                warn(f"{path}:{line_no}: malformed JSON ({err.msg})")
-                continue
-            if not isinstance(record, dict):
-                read_stats.note_bad(f"{path}:{line_no}: not a JSON object")
-                warn(f"{path}:{line_no}: not a JSON object ({type(record).__name__})")
-                continue
-            read_stats.records += 1
-            yield line_no, record
+        return iter_jsonl(task.inputs[0], read_stats)
+    return iter_jsonl(task.inputs[0], read_stats, first=int(task.inputs[2]), stop=int(task.inputs[3]))
 
 
 def part_path(directory: Path, rel: str, part: int) -> Path:
