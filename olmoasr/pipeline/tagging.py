@@ -45,6 +45,7 @@ from olmoasr.pipeline.taggers.context import UnparseableRecord, build_context
 from olmoasr.schema import record_duration_s
 
 PROGRESS_EVERY = 2000
+WARNINGS_PER_KIND = 20
 # gzip level of tag/filter outputs (`.jsonl.gz` shards): level 3 compresses a tagged document ~3x faster
 # than the default 6 (it would otherwise cost as much CPU as all the taggers together) for ~10% more bytes.
 OUTPUT_GZIP_LEVEL = 3
@@ -143,6 +144,16 @@ class RecordTagger:
         self.fields = [t.output_field(config.level) for t in self.taggers]
         self.stats: Stats = {}
         self._bucket_keys: dict[tuple[str, str], tuple[str, str]] = {}
+        self._warned: dict[str, int] = {}
+
+    def _warn(self, kind: str, message: str) -> None:
+        """One line per problem, up to WARNINGS_PER_KIND of a kind per shard (all are counted in the stats)."""
+        seen = self._warned.get(kind, 0)
+        self._warned[kind] = seen + 1
+        if seen < WARNINGS_PER_KIND:
+            warn(message)
+        elif seen == WARNINGS_PER_KIND:
+            warn(f"{message.split(': ', 1)[0]}: more records like this ({kind}) are counted, not reported")
 
     def _add(self, key: str, value: float) -> None:
         self.stats[key] = self.stats.get(key, 0) + value
@@ -156,7 +167,7 @@ class RecordTagger:
             ctx = build_context(record, self.config.level, where, duration)
         except UnparseableRecord as err:
             self._add(f"untagged/{err.reason}", 1)
-            warn(f"{where}: not tagged: {err}")
+            self._warn(err.reason, f"{where}: not tagged: {err}")
             return record
         if not ctx.captions:
             self._add("empty_transcripts", 1)
@@ -166,7 +177,7 @@ class RecordTagger:
                 value = tagger.tag(ctx)
             except Exception as err:  # one broken record never stops a shard; it is counted and named
                 self._add(f"tagger_errors/{out_field}", 1)
-                warn(f"{where}: tagger {tagger.name} failed: {type(err).__name__}: {err}")
+                self._warn(tagger.name, f"{where}: tagger {tagger.name} failed: {type(err).__name__}: {err}")
                 continue
             self._add(f"cpu_seconds/{out_field}", time.perf_counter() - started)
             record[out_field] = value
@@ -190,6 +201,7 @@ class RecordTagger:
                 self._add(f"events/{out_field}/{event}", n)
             tagger.events.clear()
         stats, self.stats = self.stats, {}
+        self._warned.clear()
         return stats
 
 

@@ -168,3 +168,13 @@ def test_sigkill_then_rerun_gives_identical_output(tmp_path):
         name = f"shard_{k}.jsonl.gz"
         assert (out / name).read_bytes() == (reference / name).read_bytes()
     assert not list(out.glob(".*.tmp-*"))
+
+
+def test_a_flood_of_bad_records_is_counted_but_reported_only_a_few_times(tmp_path, capsys):
+    src = tmp_path / "segs"
+    write_shard(src / "s.jsonl", [seg(f"v_{i}", "Hi.") for i in range(30)])  # segments given to `tag doc`
+    result = tag_documents(src, tmp_path / "out", "main_tagging", workers=1, show_progress=False)
+    assert result.summary["untagged"] == {"missing:content": 30}
+    err = capsys.readouterr().err.splitlines()
+    assert len([line for line in err if "not tagged" in line]) == 20
+    assert any("more records like this (missing:content) are counted, not reported" in line for line in err)
