@@ -9,7 +9,7 @@ convolutions pad "same" by reflection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -277,12 +277,3 @@ class EmbeddingClassifier(nn.Module):
         if self.DNN is not None:
             x = self.DNN(x)
         return F.log_softmax(self.out(x), dim=-1)
-
-
-@dataclass(frozen=True)
-class LanguageIdNetwork:
-    """Architecture of a whole SpeechBrain language-ID model (features -> embedding -> classifier)."""
-
-    n_mels: int = 60
-    ecapa: EcapaConfig = field(default_factory=EcapaConfig)
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
