@@ -73,3 +73,16 @@ def micro_overrides(data, out, **changes):
               "precision": "float32", "lr": 3e-3, "device": "cpu", "seed": 0}  # fmt: skip
     values.update(changes)
     return values
+
+
+@pytest.fixture(scope="session")
+def sample_segments(tmp_path_factory):
+    """The built-in sample shard through PREP's `prep jsonl` + `prep segment` (segment JSONL + tar containers)."""
+    from olmoasr.pipeline.prep_jsonl import prep_jsonl
+    from olmoasr.pipeline.prep_segment import prep_segment
+    from olmoasr.sample_data import extract_sample_shard
+
+    root = tmp_path_factory.mktemp("sample")
+    prep_jsonl(extract_sample_shard(root), root / "docs", workers=1, show_progress=False)
+    prep_segment(root / "docs", root / "segs", workers=1, show_progress=False)
+    return root / "segs"

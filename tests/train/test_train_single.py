@@ -71,17 +71,15 @@ def test_initial_loss_is_near_ln_vocab_with_fan_in_init():
 
 def test_resume_equals_uninterrupted_training(tmp_path):
     data = make_mix(tmp_path, n=16)
-    common = {"train_steps": 5, "train_batch_size": 2, "eff_batch_size": 2, "num_workers": 2, "shuffle": True,
+    common = {"train_steps": 4, "train_batch_size": 2, "eff_batch_size": 2, "num_workers": 2, "shuffle": True,
               "shuffle_buffer": 4, "ckpt_freq": 100}  # fmt: skip
     full = train(load_config("micro", micro_overrides(data, tmp_path / "full", **common)))
     first = train(load_config("micro", micro_overrides(data, tmp_path / "split", stop_after_steps=3, **common)))
     assert first.steps == 3 and latest_checkpoint(tmp_path / "split" / "checkpoints").step == 3
     rest = train(load_config("micro", micro_overrides(data, tmp_path / "split", **common)))
-    assert rest.steps == 5
-    for step in (4, 5):
-        assert rest.losses[step] == pytest.approx(full.losses[step], abs=1e-5)
+    assert rest.steps == 4 and rest.losses[4] == pytest.approx(full.losses[4], abs=1e-5)
     assert first.samples_seen + rest.samples_seen == full.samples_seen  # same samples, same order
-    assert [r["step"] for r in metrics(tmp_path / "split")] == [1, 2, 3, 4, 5]
+    assert [r["step"] for r in metrics(tmp_path / "split")] == [1, 2, 3, 4]
 
 
 KILLER = textwrap.dedent("""
@@ -152,11 +150,11 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(mix16, tmp_pat
 
 
 def test_fine_tune_from_export_and_eval_in_the_loop(mix16, tmp_path):
-    base = train(load_config("micro", micro_overrides(mix16, tmp_path / "base", train_steps=3)))
+    base = train(load_config("micro", micro_overrides(mix16, tmp_path / "base", train_steps=2)))
     tuned = train(load_config("micro", micro_overrides(
         mix16, tmp_path / "tuned", train_steps=2, init_from=base.export, run_eval=True, eval_data=str(mix16),
         eval_freq=2, eval_max_samples=4, eval_batch_size=4, eval_sample_len=8, run_val=True, val_freq=1)))  # fmt: skip
-    assert tuned.losses[1] < base.losses[1] - 1.0  # starts from the trained weights, not from scratch
+    assert tuned.losses[1] < base.losses[1] - 0.5  # starts from the trained weights, not from scratch
     evals = [r for r in metrics(tmp_path / "tuned") if r["kind"] == "eval"]
     assert [r["step"] for r in evals] == [1, 2] and "val/loss" in evals[0] and "eval/wer" in evals[1]
     assert (tmp_path / "tuned" / "best_eval.pt").exists()
@@ -174,7 +172,7 @@ def test_cli_runs_a_config_with_overrides(mix16, tmp_path, capsys):
     assert (tmp_path / "cli" / "export.pt").exists() and (tmp_path / "cli" / "config.yaml").exists()
 
 
-@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+@pytest.mark.parametrize("precision", ["float16", pytest.param("bfloat16", marks=pytest.mark.slow)])
 def test_mixed_precision_with_activation_checkpointing_follows_fp32(mix16, tmp_path, precision):
     result = train(load_config("micro", micro_overrides(
         mix16, tmp_path / precision, train_steps=2, precision=precision, activation_checkpointing=True)))  # fmt: skip
