@@ -62,7 +62,7 @@ class TrainConfig:
     pin_memory: bool = True
     shuffle: bool = True
     shuffle_buffer: int = 2000  # records per loader stream held for shuffling
-    persistent_workers: bool = True
+    persistent_workers: bool = True  # always true in effect: the loader streams without end, workers live all run
     timestamp_prob: float = 0.5  # probability of the timestamp target form (spec §7.3)
     nospeech_placement: str = "decoder"  # decoder: sot,nospeech,eot | original: sot,notimestamps,nospeech,eot
     # --- precision / parallelism --------------------------------------------------------------
@@ -88,15 +88,15 @@ class TrainConfig:
     eval_batch_size: int = 32
     eval_max_samples: int = 0  # 0 = all
     eval_sample_len: int = 0  # max tokens decoded per eval window; 0 = the decoder's default (224)
-    eval_wandb_log: bool = True
-    eval_on_gpu: bool = True
+    eval_wandb_log: bool = True  # send eval/* metrics to wandb (metrics.jsonl always has them)
+    eval_on_gpu: bool = True  # false: decode on a CPU copy of the weights (frees GPU memory for training)
     async_eval: bool = False  # the original's subprocess eval: not supported (eval runs in the loop)
-    eval_script_path: str | None = None
+    eval_script_path: str | None = None  # only meaningful with async_eval; rejected when set
     run_val: bool = False  # teacher-forced loss on eval_data
     val_freq: int = 20000
     val_batch_size: int = 32
-    val_cache_dir: str = ""
-    val_wandb_log: bool = True
+    val_cache_dir: str = ""  # the original cached HF validation sets here; ours reads eval_data (rejected when set)
+    val_wandb_log: bool = True  # send val/* metrics to wandb
     ckpt_freq: int = 2500
     keep_last: int = 2
     stop_after_steps: int = 0  # >0: end this run after that many optimizer steps (a planned stop)
@@ -238,6 +238,12 @@ def validate(config: TrainConfig, source: str) -> None:
         raise ConfigError(source, "sharding_strategy must be FULL_SHARD or SHARD_GRAD_OP")
     if config.async_eval:
         raise ConfigError(source, "async_eval is not supported: evaluation runs inside the loop (run_eval, eval_freq)")
+    if config.eval_script_path or config.val_cache_dir:
+        raise ConfigError(
+            source,
+            "eval_script_path / val_cache_dir belong to the original's subprocess eval and Hub validation sets; "
+            "validation here reads eval_data (run_val, val_freq)",
+        )
     if config.wandb_mode not in ("online", "offline", "disabled"):
         raise ConfigError(source, "wandb_mode must be online, offline or disabled")
     if config.device not in ("auto", "cpu", "cuda"):

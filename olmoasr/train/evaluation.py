@@ -8,6 +8,7 @@ other inside a data-dependent number of decoder calls; the other ranks wait at a
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from olmoasr.io.jsonl import iter_jsonl
 from olmoasr.log import warn
 from olmoasr.train.checkpointing import full_state_dict
 from olmoasr.train.data import IGNORE_INDEX, find_data_files
-from olmoasr.train.parallel import Runtime, barrier, unwrap
+from olmoasr.train.parallel import DTYPES, Runtime, barrier, unwrap
 from olmoasr.train.targets import TargetError, build_example
 
 
@@ -90,14 +91,18 @@ class Evaluator:
         find_data_files(self.path, "eval data")  # fail at start-up, not at the first eval
         self.tokenizer = get_tokenizer(multilingual=dims.n_vocab >= 51865)
 
+    @property
+    def device(self) -> torch.device:
+        return self.rt.device if self.config.eval_on_gpu else torch.device("cpu")
+
     def _plain_model(self, model: torch.nn.Module, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
-        if self.rt.strategy != "fsdp":
+        if self.rt.strategy != "fsdp" and self.device == self.rt.device:
             return unwrap(model)
         from olmoasr.model.network import Whisper
 
         copy = Whisper(self.dims)
         copy.load_state_dict(state_dict)
-        return copy.to(self.rt.device)
+        return copy.to(self.device)
 
     def run(self, model: torch.nn.Module, wer: bool = True, val_loss: bool = False) -> EvalOutcome:
         """Collective: all ranks call it; results are on rank 0."""
@@ -122,9 +127,10 @@ class Evaluator:
         from olmoasr.text.wer import corpus_wer
         from olmoasr.train.loop import window_samples
 
-        cfg, device = self.config, self.rt.device
+        cfg, device = self.config, self.device
         use_fp16 = device.type == "cuda" and cfg.precision != "float32"
         options = DecodingOptions(without_timestamps=True, fp16=use_fp16, sample_len=cfg.eval_sample_len or None)
+        mixed = torch.autocast("cuda", dtype=DTYPES[cfg.precision]) if use_fp16 else contextlib.nullcontext()
         refs, hyps = [], []
         loss_sum, loss_tokens = 0.0, 0
         batch_size = cfg.eval_batch_size if wer else cfg.val_batch_size
@@ -139,7 +145,8 @@ class Evaluator:
                 audio[row, : len(item.audio)] = torch.from_numpy(np.ascontiguousarray(item.audio, dtype=np.float32))
             mel = log_mel_spectrogram(pad_or_trim(audio.to(device), window_samples(self.dims)), n_mels=self.dims.n_mels)
             if wer:
-                results = decode(model, mel, options)
+                with mixed:
+                    results = decode(model, mel, options)
                 hyps.extend(r.text for r in results)
                 refs.extend(i.text for i in chunk)
             if val_loss:
@@ -150,7 +157,8 @@ class Evaluator:
                     tokens = torch.tensor(item.tokens)
                     inputs[row, : len(tokens) - 1] = tokens[:-1]
                     targets[row, : len(tokens) - 1] = tokens[1:]
-                logits = model(mel, inputs.to(device)).float()
+                with mixed:
+                    logits = model(mel, inputs.to(device)).float()
                 loss_sum += float(F.cross_entropy(logits.flatten(0, 1), targets.to(device).flatten(),
                                                   ignore_index=IGNORE_INDEX, reduction="sum"))  # fmt: skip
                 loss_tokens += int((targets != IGNORE_INDEX).sum())

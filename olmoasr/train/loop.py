@@ -282,7 +282,8 @@ class TrainingRecipe:
         outcome = self.evaluator.run(self.model, wer=do_eval, val_loss=do_val)
         if self.rt.is_main:
             record = {"kind": "eval", "step": self.step, **outcome.metrics}
-            self.logger.log(record, console=do_eval)
+            to_wandb = (do_eval and cfg.eval_wandb_log) or (do_val and cfg.val_wandb_log)
+            self.logger.log(record, console=do_eval, wandb=to_wandb)
             if do_eval and (self.best_eval_wer is None or outcome.wer < self.best_eval_wer):
                 self.best_eval_wer = outcome.wer
                 ckpt.export_inference(outcome.state_dict, self.dims, cfg.run_dir / "best_eval.pt")

@@ -81,14 +81,14 @@ class MetricsLogger:
         tmp.write_text("".join(kept), encoding="utf-8")
         os.replace(tmp, self.path)
 
-    def log(self, record: dict[str, Any], console: bool = True) -> None:
+    def log(self, record: dict[str, Any], console: bool = True, wandb: bool = True) -> None:
         if not self.enabled:
             return
         self._fh.write(json.dumps(record) + "\n")
         self._fh.flush()
         if console:
             stderr_console().print(format_line(record), highlight=False, soft_wrap=True)
-        if self._wandb is not None:
+        if self._wandb is not None and wandb:
             step = record.get("step")
             self._wandb.log({k: v for k, v in record.items() if isinstance(v, int | float)}, step=step)
 
