@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def _start_wandb(config: Any, directory: Path):
         return None
     run_id_dir = Path(config.run_id_dir) if config.run_id_dir else directory
     run_id_file = run_id_dir / f"{config.exp_name}.wandb_id"
-    run_id = run_id_file.read_text().strip() if run_id_file.exists() else wandb.util.generate_id()
+    run_id = run_id_file.read_text().strip() if run_id_file.exists() else uuid.uuid4().hex[:8]
     run_id_dir.mkdir(parents=True, exist_ok=True)
     run_id_file.write_text(run_id)
     return wandb.init(

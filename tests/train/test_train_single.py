@@ -179,3 +179,14 @@ def test_mixed_precision_with_activation_checkpointing_follows_fp32(mix16, tmp_p
     assert result.losses == pytest.approx({1: GOLDEN[1], 2: GOLDEN[2]}, abs=2e-2)
     scale = metrics(tmp_path / precision)[-1]["train/loss_scale"]
     assert scale == (2.0**16 if precision == "float16" else 1.0)
+
+
+def test_wandb_offline_run_logs_the_metrics(mix16, tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    train(load_config("micro", micro_overrides(mix16, tmp_path / "run", train_steps=1, train_batch_size=2,
+                                               wandb_project="olmoasr-test", wandb_mode="offline")))  # fmt: skip
+    runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    assert (tmp_path / "run" / "micro.wandb_id").read_text().strip() in runs[0].name
