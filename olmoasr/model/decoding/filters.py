@@ -67,25 +67,20 @@ class TimestampRules:
         if self.no_timestamps is not None:
             logits[:, self.no_timestamps] = NEG_INF
 
-        sampled = tokens[:, self.sample_begin :]
-        n_sampled = sampled.shape[1]
-        if n_sampled > 0:
-            is_timestamp = sampled >= ts_begin
-            last_is_ts = is_timestamp[:, -1]
-            penultimate_is_ts = is_timestamp[:, -2] if n_sampled >= 2 else torch.ones_like(last_is_ts)
-            pair_closed = last_is_ts & penultimate_is_ts  # next must be text (or eot)
-            pair_open = last_is_ts & ~penultimate_is_ts  # next must be a timestamp (or eot)
-            logits[pair_closed, ts_begin:] = NEG_INF
-            logits[pair_open, : self.eot] = NEG_INF
-
-            # last timestamp so far (timestamps are monotonic, so the last is the largest)
-            last_timestamp = torch.where(is_timestamp, sampled, torch.full_like(sampled, -1)).amax(dim=1)
-            has_timestamp = last_timestamp >= 0
-            # a segment may end at its start only when closing the pair; otherwise strictly later
-            lowest_allowed = torch.where(pair_open, last_timestamp, last_timestamp + 1)
-            columns = torch.arange(logits.shape[1], device=logits.device)
-            too_early = (columns >= ts_begin) & (columns < lowest_allowed[:, None]) & has_timestamp[:, None]
-            logits.masked_fill_(too_early, NEG_INF)
+        if tokens.shape[1] > self.sample_begin:
+            # per-row slice assignments: cheaper than vocabulary-wide masks for decoding batch sizes
+            for row, sampled in enumerate(tokens[:, self.sample_begin :].tolist()):
+                last_is_ts = sampled[-1] >= ts_begin
+                penultimate_is_ts = len(sampled) < 2 or sampled[-2] >= ts_begin
+                if last_is_ts and penultimate_is_ts:  # a pair just closed: text (or eot) next
+                    logits[row, ts_begin:] = NEG_INF
+                elif last_is_ts:  # a segment is open: its closing timestamp (or eot) next
+                    logits[row, : self.eot] = NEG_INF
+                last_timestamp = next((token for token in reversed(sampled) if token >= ts_begin), None)
+                if last_timestamp is not None:
+                    # never earlier than the last timestamp; equal only when closing a pair
+                    lowest = last_timestamp if last_is_ts and not penultimate_is_ts else last_timestamp + 1
+                    logits[row, ts_begin:lowest] = NEG_INF
         else:
             logits[:, :ts_begin] = NEG_INF
             if self.max_initial_index is not None:
@@ -94,4 +89,6 @@ class TimestampRules:
         logprobs = torch.log_softmax(logits.float(), dim=-1)
         timestamp_logprob = logprobs[:, ts_begin:].logsumexp(dim=-1)
         max_text_logprob = logprobs[:, :ts_begin].amax(dim=-1)
-        logits[timestamp_logprob > max_text_logprob, :ts_begin] = NEG_INF
+        force = timestamp_logprob > max_text_logprob
+        if bool(force.any()):
+            logits[force, :ts_begin] = NEG_INF
