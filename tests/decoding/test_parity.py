@@ -54,3 +54,19 @@ def test_word_timestamps_identical(model_pair, speech):
     expected_words = [(w["word"], float(w["start"]), float(w["end"])) for s in expected["segments"] for w in s["words"]]
     got_words = [(w["word"], w["start"], w["end"]) for s in got["segments"] for w in s["words"]]
     assert got_words and got_words == expected_words
+
+
+def test_multilingual_language_detection_and_translate_task():
+    task = "translate"
+    from .reference import random_pair
+
+    ours, reference = random_pair(2, n_vocab=51865)
+    mel = torch.randn(2, 80, 3000, generator=torch.Generator().manual_seed(5))
+    expected = whisper.decode(reference, mel, whisper.DecodingOptions(fp16=False, sample_len=24, task=task))
+    got = decode(ours, mel, DecodingOptions(sample_len=24, task=task))
+    assert [r.language for r in got] == [r.language for r in expected]
+    assert [r.tokens for r in got] == [r.tokens for r in expected]
+    _, probs = ours.detect_language(mel[0])
+    _, expected_probs = reference.detect_language(mel[0])
+    assert max(probs, key=probs.get) == max(expected_probs, key=expected_probs.get)
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
