@@ -39,6 +39,12 @@ def transcribe_command(
     no_speech_threshold: float = typer.Option(
         0.6, "--no-speech-threshold", help="Skip a window as silence above this no-speech probability."
     ),
+    no_speech_after: str = typer.Option(
+        "sot",
+        "--no-speech-after",
+        help="Read the no-speech probability after 'sot' (OpenAI Whisper) or "
+        "'notimestamps' (where OLMoASR training puts <|nospeech|>).",
+    ),
     word_timestamps: bool = typer.Option(False, "--word-timestamps", help="Add per-word times (json)."),
     without_timestamps: bool = typer.Option(False, "--without-timestamps", help="Decode text only."),
     initial_prompt: str = typer.Option(None, "--initial-prompt", help="Text to prompt the first window with."),
@@ -80,7 +86,7 @@ def transcribe_command(
         language=language, task=task, beam_size=beam_size, best_of=best_of, patience=patience,
         length_penalty=length_penalty, temperature=fallback_schedule(temperature, temperature_increment),
         compression_ratio_threshold=compression_ratio_threshold, logprob_threshold=logprob_threshold,
-        no_speech_threshold=no_speech_threshold, word_timestamps=word_timestamps,
+        no_speech_threshold=no_speech_threshold, no_speech_after=no_speech_after, word_timestamps=word_timestamps,
         without_timestamps=without_timestamps,
     )  # fmt: skip
     if not batched:

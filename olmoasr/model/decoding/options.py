@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from olmoasr.model.network import Whisper
 
 TASKS = ("transcribe", "translate", "lang_id")
+NO_SPEECH_POSITIONS = ("sot", "notimestamps")
 
 
 class DecodingOptionsError(UsageError, ValueError):
@@ -69,6 +70,10 @@ class DecodingOptions:
     without_timestamps: bool = False
     max_initial_timestamp: float | None = 1.0
     fp16: bool = True
+    # Where the no-speech probability is read. "sot": P(<|nospeech|>) right after <|startoftranscript|>
+    # (OpenAI Whisper's training). "notimestamps": after <|notimestamps|>, where OLMoASR's training puts
+    # <|nospeech|> (spec §11.1 item 10), so silence detection works for OLMoASR checkpoints.
+    no_speech_after: str = "sot"
 
     def __post_init__(self) -> None:
         problem = self._problem()
@@ -106,6 +111,8 @@ class DecodingOptions:
             return "beam_size x patience must keep at least one candidate"
         if self.length_penalty is not None and not 0 <= self.length_penalty <= 1:
             return f"length_penalty must be between 0 and 1, got {self.length_penalty}"
+        if self.no_speech_after not in NO_SPEECH_POSITIONS:
+            return f"no_speech_after must be one of {', '.join(NO_SPEECH_POSITIONS)}, got {self.no_speech_after!r}"
         if self.max_initial_timestamp is not None and self.max_initial_timestamp < 0:
             return f"max_initial_timestamp must be >= 0, got {self.max_initial_timestamp}"
         return None

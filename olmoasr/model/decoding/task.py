@@ -202,8 +202,7 @@ class DecodingTask:
         for step in range(self.sample_len):
             logits = inference.logits(tokens)
             if step == 0 and no_speech is not None:
-                probs_at_sot = logits[:, self.sot_index].float().softmax(dim=-1)
-                no_speech_probs = probs_at_sot[:, no_speech].tolist()
+                no_speech_probs = self._no_speech_probs(logits, tokens, features)
             logits = logits[:, -1].float()
             for logit_filter in self.filters:
                 logit_filter.apply(logits, tokens)
@@ -211,6 +210,19 @@ class DecodingTask:
             if finished or tokens.shape[-1] > self.n_ctx:
                 break
         return search, tokens, sum_logprobs, no_speech_probs
+
+    def _no_speech_probs(self, logits: torch.Tensor, tokens: torch.Tensor, features: torch.Tensor) -> list[float]:
+        """P(<|nospeech|>) at the position the model was trained to predict it (see DecodingOptions)."""
+        no_speech = self.tokenizer.no_speech
+        if self.options.no_speech_after == "sot":
+            at = logits[:, self.sot_index]
+        elif self.options.without_timestamps:
+            at = logits[:, -1]  # the initial tokens end with <|notimestamps|>
+        else:
+            # one extra forward pass: what would follow <|notimestamps|> in this context
+            no_timestamps = torch.full_like(tokens[:, :1], self.tokenizer.no_timestamps)
+            at = self.model.logits(torch.cat([tokens, no_timestamps], dim=1), features)[:, -1]
+        return at.float().softmax(dim=-1)[:, no_speech].tolist()
 
     @torch.no_grad()
     def run(self, mel: torch.Tensor) -> list[DecodingResult]:
