@@ -16,6 +16,7 @@ whose `audio_file` is the source recording itself (`prep segment --text-only`): 
 from __future__ import annotations
 
 import io
+import math
 import os
 import shutil
 import tarfile
@@ -229,7 +230,8 @@ def _member_bytes_by_name(tar_path: str, seg_id: str) -> bytes:
 
 def decode_window(source: str, start_ms: int, end_ms: int, channel: int | None = None) -> np.ndarray:
     """Samples [start_ms, end_ms) of a source recording, seeking near the start instead of decoding
-    from the beginning. Sample-exact against a full decode for PCM/FLAC; within a codec frame otherwise."""
+    from the beginning. Equal to the same slice of a full decode for PCM, FLAC, MP3 and Opus at any
+    sample rate; AAC differs by a few LSB (its noise substitution depends on the decoding history)."""
     first = start_ms * SAMPLE_RATE // 1000
     last = end_ms * SAMPLE_RATE // 1000
     if last <= first:
@@ -275,7 +277,17 @@ def _seeked_window(source: str, first: int, last: int, channel: int | None) -> n
             for frame in container.decode(stream):
                 if origin is None:
                     t = float(frame.pts * frame.time_base) if frame.pts is not None else target_s
-                    origin = round((t - t0) * SAMPLE_RATE)
+                    # Start the resampler on an input sample where the full decode's 16 kHz grid has a
+                    # sample too (every 441st at 44.1 kHz): same filter phase, so the same output samples.
+                    rate_in = frame.sample_rate
+                    period = rate_in // math.gcd(rate_in, SAMPLE_RATE)
+                    first_in = round((t - t0) * rate_in)
+                    skip = -first_in % period
+                    if skip >= frame.samples:
+                        continue
+                    if skip:
+                        frame = _drop_leading_samples(frame, skip)
+                    origin = (first_in + skip) * SAMPLE_RATE // rate_in
                     pos = origin
                 frame.pts = None
                 for out in resampler.resample(frame):
@@ -290,6 +302,15 @@ def _seeked_window(source: str, first: int, last: int, channel: int | None) -> n
         except av.error.FFmpegError as err:
             raise AudioError(source, "corrupt_audio", f"decoding failed ({err})") from None
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
+def _drop_leading_samples(frame: av.AudioFrame, n: int) -> av.AudioFrame:
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    data = data[:, n:] if frame.format.is_planar else data[:, n * channels :]
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=frame.format.name, layout=frame.layout.name)
+    out.sample_rate = frame.sample_rate
+    return out
 
 
 class SegmentAudioReader:

@@ -140,3 +140,14 @@ def test_missing_container_is_a_typed_error(tmp_path):
     assert info.value.reason == "missing_audio"
     with pytest.raises(AudioError):
         load_segment_audio({"seg_id": "a_0"})
+
+
+def test_source_window_of_a_44k_stereo_file_keeps_the_resampling_phase(tmp_path):
+    from conftest import write_media
+
+    path = tmp_path / "stereo.wav"
+    write_media(path, "stereo44k.wav", 75)
+    full = load_audio(path)
+    for start_ms in (61_003, 64_250):
+        expected = full[start_ms * 16 : 70 * 16000]
+        np.testing.assert_array_equal(decode_window(str(path), start_ms, 70_000), expected)
