@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from conftest import make_pair
@@ -112,3 +116,36 @@ def test_cli_summary_table(tmp_path, capsys):
     assert run(["prep", "jsonl", str(tmp_path / "raw"), "-o", str(tmp_path / "docs"), "-q"]) == 0
     out = capsys.readouterr().out
     assert "pairs" in out and "hours in" in out and "documents" in out
+
+
+def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path):
+    raw = tmp_path / "raw"
+    for p in range(40):
+        make_pair(raw / "shard_00000", f"k{p:02d}", "wav", seconds=1, spans=[(0.1, 0.9)], seed=p)
+    make_pair(raw / "shard_00000", "zz_bad", "wav", seconds=1).joinpath("audio_zz_bad.wav").write_bytes(b"")
+    reference = tmp_path / "reference"
+    prep_jsonl(raw, reference, workers=1, show_progress=False, pairs_per_part=1)
+    killed = tmp_path / "killed"
+    code = (
+        "from olmoasr.pipeline import prep_jsonl\n"
+        f"prep_jsonl({str(raw)!r}, {str(killed)!r}, workers=1, show_progress=False, pairs_per_part=1)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+    markers = killed / ".olmoasr" / "prep_jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(markers.glob("*.done.json"))) < 3 and proc.poll() is None:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < len(list(markers.glob("*.done.json"))) < 41, "the run was not interrupted mid-way"
+    report = prep_jsonl(raw, killed, workers=1, show_progress=False, pairs_per_part=1)
+    assert report.ok and report.stats["docs"] == 40 and report.stats["rejects.empty_audio"] == 1
+
+    def outputs(root):
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.endswith(".done.json")
+        }
+
+    assert outputs(killed) == outputs(reference)
