@@ -19,13 +19,31 @@ def test_directory_with_a_corrupt_file(tmp_path, model_pair, librivox_utterances
     (inputs / "broken.mp3").write_bytes(b"not audio at all")
     (inputs / "notes.txt").write_text("ignored: not a media file")
 
-    code = run(["transcribe", str(inputs), "--model", str(checkpoint), "-o", str(tmp_path / "out"), "-f", "srt,json",
-                "--temperature", "0", "--temperature-increment-on-fallback", "0", "--without-timestamps"])
+    code = run(
+        [
+            "transcribe",
+            str(inputs),
+            "--model",
+            str(checkpoint),
+            "-o",
+            str(tmp_path / "out"),
+            "-f",
+            "srt,json",
+            "--temperature",
+            "0",
+            "--temperature-increment-on-fallback",
+            "0",
+            "--without-timestamps",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "broken.mp3" in err and "1 file(s) failed" in err and "transcribed 2 file(s)" in err
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")) == [
-        "a.json", "a.srt", "sub/b.json", "sub/b.srt"
+        "a.json",
+        "a.srt",
+        "sub/b.json",
+        "sub/b.srt",
     ]
     assert json.loads((tmp_path / "out" / "a.json").read_text())["language"] == "en"
 

@@ -21,8 +21,9 @@ from .reference import whisper
 def test_decode_tokens_identical(model_pair, options):
     ours, reference = model_pair
     mel = torch.randn(80, 3000, generator=torch.Generator().manual_seed(3))
-    expected = whisper.decode(reference, mel, whisper.DecodingOptions(fp16=False, language="en", sample_len=48,
-                                                                      **options))
+    expected = whisper.decode(
+        reference, mel, whisper.DecodingOptions(fp16=False, language="en", sample_len=48, **options)
+    )
     got = decode(ours, mel, DecodingOptions(sample_len=48, **options))
     assert got.tokens == expected.tokens
     assert got.avg_logprob == pytest.approx(expected.avg_logprob, abs=1e-5)
@@ -70,3 +71,12 @@ def test_multilingual_language_detection_and_translate_task():
     _, expected_probs = reference.detect_language(mel[0])
     assert max(probs, key=probs.get) == max(expected_probs, key=expected_probs.get)
     assert sum(probs.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_batched_beam_search_equals_one_by_one(model_pair):
+    ours, _ = model_pair
+    mel = torch.randn(3, 80, 3000, generator=torch.Generator().manual_seed(11))
+    options = DecodingOptions(sample_len=24, beam_size=2)
+    together = decode(ours, mel, options)
+    alone = [decode(ours, window, options) for window in mel]
+    assert [r.tokens for r in together] == [r.tokens for r in alone]

@@ -28,8 +28,7 @@ def test_all_formats_written_atomically(tmp_path):
 
     assert (tmp_path / "talk.txt").read_text() == "Hello\tthere.\nGeneral --> Kenobi!\n"
     assert (tmp_path / "talk.srt").read_text() == (
-        "1\n00:00:00,000 --> 00:00:01,500\nHello\tthere.\n\n"
-        "2\n01:01:01,250 --> 01:01:02,000\nGeneral -> Kenobi!\n"
+        "1\n00:00:00,000 --> 00:00:01,500\nHello\tthere.\n\n2\n01:01:01,250 --> 01:01:02,000\nGeneral -> Kenobi!\n"
     )
     assert (tmp_path / "talk.vtt").read_text() == (
         "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello\tthere.\n\n01:01:01.250 --> 01:01:02.000\nGeneral -> Kenobi!\n"
