@@ -32,7 +32,7 @@ from olmoasr.io.jsonl import (
 )
 from olmoasr.log import warn
 from olmoasr.pipeline.audio_windows import iter_windows
-from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
+from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, marker_path, run_stage
 from olmoasr.pipeline.machine_alignment import alignment_fields, machine_windows
 from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
 from olmoasr.pipeline.segment_audio import ContainerWriter, DocumentSpool
@@ -107,8 +107,6 @@ class PrepSegmentStage:
         return found
 
     def plan(self) -> list[ShardTask]:
-        from olmoasr.pipeline.executor import marker_path
-
         tasks = []
         for shard, path in self.inputs().items():
             if marker_path(self.output_dir, self.name, shard).exists():
