@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
 from olmoasr.errors import OlmoasrError
 
 ORDER = 40
@@ -26,6 +27,10 @@ def filter_command(
     ),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Filter tagged records; prints records and hours left after each step (% of the previous step).
 
@@ -37,7 +42,14 @@ def filter_command(
     from olmoasr.pipeline.filtering import filter_records
 
     result = filter_records(
-        input_path, output, config, missing=missing, rejects_dir=rejects, workers=workers, show_progress=not quiet
+        input_path,
+        output,
+        config,
+        missing=missing,
+        rejects_dir=rejects,
+        workers=workers,
+        show_progress=not quiet,
+        executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
     )
     print_funnel(result.funnel, output)
     if not result.ok:

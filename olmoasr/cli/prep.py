@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
 from olmoasr.errors import OlmoasrError
 
 ORDER = 10
@@ -64,6 +65,10 @@ def jsonl_command(
     output: Path = typer.Option(..., "-o", "--output", help="Output folder for <shard>.jsonl.gz document shards."),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Shard folders of audio/transcript pairs -> one document JSONL per shard, plus rejects with reasons.
 
@@ -76,7 +81,13 @@ def jsonl_command(
     """
     from olmoasr.pipeline.prep_jsonl import prep_jsonl
 
-    report = prep_jsonl(raw_dir, output, workers=workers, show_progress=not quiet)
+    report = prep_jsonl(
+        raw_dir,
+        output,
+        workers=workers,
+        show_progress=not quiet,
+        executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+    )
     _print_summary("prep jsonl", report, output)
 
 
@@ -98,6 +109,10 @@ def segment_command(
     ),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Documents -> <= 30 s training segments: records (JSONL) + 16 kHz FLAC audio in tar containers.
 
@@ -120,6 +135,7 @@ def segment_command(
         segments_per_container=segments_per_container,
         workers=workers,
         show_progress=not quiet,
+        executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
     )
     _print_summary("prep segment" + (" (text only)" if text_only else ""), report, output)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
 from olmoasr.errors import OlmoasrError
 
 ORDER = 30
@@ -23,11 +24,13 @@ tag_app = typer.Typer(
 CONFIG_HELP = "Tagging YAML: a path, or a shipped name (main_tagging, main_tagging_seg)."
 
 
-def _run(level: str, input_path: Path, output: Path, config: str, workers: int | None, quiet: bool) -> None:
+def _run(
+    level: str, input_path: Path, output: Path, config: str, workers: int | None, quiet: bool, executor=None
+) -> None:
     from olmoasr.cli._tag_filter_tables import print_tag_summary
     from olmoasr.pipeline.tagging import run_tagging, summary_path
 
-    result = run_tagging(input_path, output, config, level, workers=workers, show_progress=not quiet)
+    result = run_tagging(input_path, output, config, level, workers=workers, show_progress=not quiet, executor=executor)
     print_tag_summary(result.summary, result.report, summary_path(output, result.config))
     if not result.ok:
         raise OlmoasrError(f"{len(result.report.failures)} shard(s) failed; fix them and re-run to finish")
@@ -40,6 +43,10 @@ def tag_doc(
     config: str = typer.Option("main_tagging", "-c", "--config", help=CONFIG_HELP),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Tag document records: casing, repeating_lines, text_lang, edit_dist, ...
 
@@ -47,7 +54,15 @@ def tag_doc(
     Example:
       olmoasr tag doc docs/ -c main_tagging -o tagged_docs/
     """
-    _run("document", input_path, output, config, workers, quiet)
+    _run(
+        "document",
+        input_path,
+        output,
+        config,
+        workers,
+        quiet,
+        executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+    )
 
 
 @tag_app.command("seg")
@@ -57,6 +72,10 @@ def tag_seg(
     config: str = typer.Option("main_tagging_seg", "-c", "--config", help=CONFIG_HELP),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Tag segment records (from `seg_content` and the aligned machine segment) as `seg_<tag>`.
 
@@ -66,7 +85,15 @@ def tag_seg(
     Example:
       olmoasr tag seg segments/ -c main_tagging_seg -o tagged_segments/
     """
-    _run("segment", input_path, output, config, workers, quiet)
+    _run(
+        "segment",
+        input_path,
+        output,
+        config,
+        workers,
+        quiet,
+        executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+    )
 
 
 def register(app: typer.Typer) -> None:

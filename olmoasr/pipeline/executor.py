@@ -342,8 +342,8 @@ def make_executor(
     workers: int | None = None,
     show_progress: bool = True,
     ray_address: str | None = None,
-    cpus_per_task: float = 1.0,
-    gpus_per_task: float = 0.0,
+    cpus_per_task: float | None = None,
+    gpus_per_task: float | None = None,
     max_retries: int = 3,
 ) -> BaseExecutor:
     """`local` (process pool, the default) or `ray` (a Ray cluster; `pip install olmoasr[ray]`)."""

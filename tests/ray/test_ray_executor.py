@@ -93,3 +93,38 @@ def test_started_on_ray_finished_locally_and_failures_reported(tmp_path, local_r
     stage.always_fail = None
     report = LocalExecutor(workers=1, show_progress=False).run(stage)  # finish the job on the other executor
     assert report.tasks_run == 1 and report.tasks_skipped == 2 and report.stats == {"records": 24}
+
+
+def _normalised_records(root: Path) -> dict[str, list[dict]]:
+    """Every JSONL output under `root`, with absolute paths into `root` made relative (they differ by design)."""
+    import orjson
+
+    out = {}
+    for path in sorted(root.rglob("*.jsonl.gz")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        rows = []
+        for _, rec in iter_jsonl(path):
+            text = orjson.dumps(rec).decode().replace(str(root), "<OUT>")
+            rows.append(orjson.loads(text))
+        out[str(path.relative_to(root))] = rows
+    return out
+
+
+def test_real_pipeline_on_the_sample_shard_matches_local(tmp_path, local_ray):
+    """prep jsonl -> prep segment -> tag doc -> filter: the Ray executor's outputs equal the local pool's."""
+    from olmoasr.pipeline import filter_records, prep_jsonl, prep_segment, tag_documents
+    from olmoasr.sample_data import extract_sample_shard
+
+    raw = extract_sample_shard(tmp_path / "sample")
+    for kind in ("local", "ray"):
+        root = tmp_path / kind
+        executor = make_executor(kind, workers=1, show_progress=False)
+        assert prep_jsonl(raw, root / "docs", executor=executor).ok
+        assert tag_documents(root / "docs", root / "tagged", "main_tagging", executor=executor) is not None
+        assert prep_segment(root / "tagged", root / "segs", executor=executor).ok
+        filter_records(root / "segs", root / "kept", "no_repeats_lang_eq", missing="pass", executor=executor)
+    local, remote = _normalised_records(tmp_path / "local"), _normalised_records(tmp_path / "ray")
+    assert set(local) == set(remote) and len(local) >= 4
+    assert local == remote
+    assert sum(len(v) for k, v in local.items() if k.startswith("kept")) > 0
