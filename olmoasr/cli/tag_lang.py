@@ -11,19 +11,39 @@ ORDER = 31  # after `olmoasr.cli.tag`, which creates the `tag` group
 EXAMPLE = (
     "Example:\n\n"
     "    olmoasr tag lang data/segments -o data/segments_lang --docs data/docs --docs-out data/docs_lang\n\n"
-    "    olmoasr tag lang data/segments -o out --model ./lang-id-voxlingua107-ecapa --device cuda --batch-size 64"
+    "    olmoasr tag lang data/segments -o out --model ./lang-id-voxlingua107-ecapa --device cuda --batch-size 64\n\n"
+    "    olmoasr tag lang data/segments -o out --backend whisper-en      # offline: English (en) or not (un)"
+)
+WHISPER_EN_NOTE = (
+    "\n\nBackends: voxlingua107 and whisper (a multilingual checkpoint) name the spoken language. whisper-en "
+    "runs offline with an English-only Whisper model (default: tiny.en from the `offline` extra of "
+    "olmoasr): it decodes each segment and labels it `en` when the model is confident it heard "
+    "English (average token log-probability above --threshold, output not looping), else `un`; it tells "
+    "English from non-English speech but never names another language."
 )
 
 
 def tag_lang(
     segments: Path = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory: the same shards with `audio_lang`."),
-    backend: str = typer.Option("voxlingua107", "--backend", help="voxlingua107 (the original's) or whisper."),
+    backend: str = typer.Option(
+        "voxlingua107",
+        "--backend",
+        help="voxlingua107 (the original's), whisper (multilingual checkpoint), or whisper-en (English-only "
+        "checkpoint, offline: `en` or `un` = not confidently English; names no other language).",
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
         help="voxlingua107: Hub repo id or local SpeechBrain directory (default "
-        "speechbrain/lang-id-voxlingua107-ecapa); whisper: a multilingual checkpoint path.",
+        "speechbrain/lang-id-voxlingua107-ecapa); whisper: a multilingual checkpoint path; whisper-en: an "
+        "English-only checkpoint (default tiny.en-offline when installed).",
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help="whisper-en only: average token log-probability above which a segment counts as English "
+        "(default -0.7, calibrated on tiny.en).",
     ),
     docs: Path | None = typer.Option(None, "--docs", help="Document JSONL shards to tag with the same `audio_lang`."),
     docs_out: Path | None = typer.Option(None, "--docs-out", help="Output directory for the tagged document shards."),
@@ -46,6 +66,7 @@ def tag_lang(
         device=device,
         workers=workers,
         max_batch_seconds=max_batch_seconds,
+        threshold=threshold,
     )
     report = tag_audio_language(segments, output, options, docs=docs, docs_output_dir=docs_out, show_progress=not quiet)
     if not quiet:
@@ -101,6 +122,9 @@ def register(app: typer.Typer) -> None:
         return
     tag_app.command(
         "lang",
-        help="Spoken language of each document (majority vote over its speech segments) -> `audio_lang`.\n\n" + EXAMPLE,
+        help="Spoken language of each document (majority vote over its speech segments) -> `audio_lang`."
+        + WHISPER_EN_NOTE
+        + "\n\n"
+        + EXAMPLE,
         no_args_is_help=True,
     )(tag_lang)

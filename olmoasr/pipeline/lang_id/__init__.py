@@ -18,6 +18,8 @@ _LAZY = {
     "load_speechbrain_model": "olmoasr.pipeline.lang_id.voxlingua",
     "save_speechbrain_model": "olmoasr.pipeline.lang_id.voxlingua",
     "WhisperLanguageClassifier": "olmoasr.pipeline.lang_id.whisper_lid",
+    "WhisperEnglishClassifier": "olmoasr.pipeline.lang_id.whisper_en",
+    "EnglishSpeechScore": "olmoasr.pipeline.lang_id.whisper_en",
 }
 
 

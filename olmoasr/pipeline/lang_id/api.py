@@ -39,6 +39,7 @@ class LangIdOptions:
     workers: int | None = None
     loader_threads: int | None = None  # audio-decoding threads per worker; None: 4 on GPU, 1 on CPU
     max_batch_seconds: float | None = None  # padded audio per model call; None: 960 on GPU, 120 on CPU
+    threshold: float | None = None  # whisper-en only: average log-probability above which a segment is `en`
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -51,6 +52,12 @@ class LangIdOptions:
             raise UsageError(f"--max-batch-seconds {self.max_batch_seconds}: must be positive")
         if self.loader_threads is not None and self.loader_threads < 1:
             raise UsageError(f"loader_threads {self.loader_threads}: must be at least 1")
+        if self.threshold is not None:
+            if self.backend != "whisper-en":
+                raise UsageError(f"--threshold is for --backend whisper-en, not {self.backend}")
+            from olmoasr.pipeline.lang_id.whisper_en import check_threshold
+
+            check_threshold(self.threshold)
 
 
 @dataclass
@@ -120,6 +127,7 @@ def tag_audio_language(
         loader_threads,
         max_batch_seconds,
         classifier,
+        threshold=options.threshold,
     )
     classify_report = run_stage(classify, workers=workers, show_progress=show_progress, executor=executor)
     classify_seconds = time.perf_counter() - started
@@ -149,10 +157,17 @@ def tag_audio_language(
         backend=options.backend if classifier is None else getattr(classifier, "name", "custom"),
         model=model_path,
         device=device,
+        **({"threshold": _english_threshold(options.threshold)} if options.backend == "whisper-en" else {}),
         failed_shards=[{"stage": r.stage, "shard": k, "error": m} for r in reports for k, m in r.failures],
     )
     atomic_write_bytes(output_dir / SUMMARY_NAME, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return AudioLangReport(output_dir=output_dir, summary=summary, stages=reports)
+
+
+def _english_threshold(threshold: float | None) -> float:
+    from olmoasr.pipeline.lang_id.whisper_en import DEFAULT_THRESHOLD
+
+    return DEFAULT_THRESHOLD if threshold is None else threshold
 
 
 def summarize(

@@ -1,5 +1,8 @@
 """Spoken-language classifiers behind one interface: `classify(waveforms) -> [Prediction | None]`.
 
+voxlingua107 and whisper name the language; whisper-en (an English-only Whisper checkpoint) only tells
+confidently-English speech (`en`) from the rest (`un`).
+
 `resolve_model` runs once in the main process (so a missing model or an offline Hub is one clear line
 before any work starts); `get_classifier` loads the model once per worker process.
 """
@@ -14,7 +17,7 @@ import numpy as np
 
 from olmoasr.errors import UsageError
 
-BACKENDS = ("voxlingua107", "whisper")
+BACKENDS = ("voxlingua107", "whisper", "whisper-en")
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,19 @@ def resolve_model(backend: str, model: str | None) -> str:
         from olmoasr.pipeline.lang_id.whisper_lid import resolve_whisper_checkpoint
 
         return resolve_whisper_checkpoint(model)
+    if backend == "whisper-en":
+        from olmoasr.pipeline.lang_id.whisper_en import resolve_english_checkpoint
+
+        return resolve_english_checkpoint(model)
     raise UsageError(f"unknown language-ID backend {backend!r} (choose from {', '.join(BACKENDS)})")
 
 
-_LOADED: dict[tuple[str, str, str], LanguageClassifier] = {}
+_LOADED: dict[tuple[str, str, str, float | None], LanguageClassifier] = {}
 
 
-def get_classifier(backend: str, model_path: str, device: str) -> LanguageClassifier:
-    key = (backend, model_path, device)
+def get_classifier(backend: str, model_path: str, device: str, threshold: float | None = None) -> LanguageClassifier:
+    """`threshold`: the `whisper-en` backend's average log-probability cut (None: its calibrated default)."""
+    key = (backend, model_path, device, threshold)
     if key not in _LOADED:
         if backend == "voxlingua107":
             from olmoasr.pipeline.lang_id.voxlingua import VoxLinguaClassifier
@@ -70,6 +78,10 @@ def get_classifier(backend: str, model_path: str, device: str) -> LanguageClassi
             from olmoasr.pipeline.lang_id.whisper_lid import WhisperLanguageClassifier
 
             _LOADED[key] = WhisperLanguageClassifier(model_path, device)
+        elif backend == "whisper-en":
+            from olmoasr.pipeline.lang_id.whisper_en import WhisperEnglishClassifier
+
+            _LOADED[key] = WhisperEnglishClassifier(model_path, device, threshold)
         else:
             raise UsageError(f"unknown language-ID backend {backend!r}")
     return _LOADED[key]

@@ -124,6 +124,7 @@ class ClassifyStage:
     max_batch_seconds: float = 960.0  # padded audio per model call: bounds activation memory
     classifier: LanguageClassifier | None = None  # injected (tests, custom backends); else loaded by name
     name: str = CLASSIFY_STAGE
+    threshold: float | None = None  # whisper-en: average log-probability cut (None: calibrated default)
 
     def plan(self) -> list[ShardTask]:
         return _tasks(self.shards)
@@ -131,7 +132,7 @@ class ClassifyStage:
     def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
         in_path = task.inputs[0]
         started = time.perf_counter()
-        classifier = self.classifier or get_classifier(self.backend, self.model_path, self.device)
+        classifier = self.classifier or get_classifier(self.backend, self.model_path, self.device, self.threshold)
         votes = DocumentVotes()
         stats: Stats = {"segment_shards": 1}
         read_stats = JsonlReadStats()
