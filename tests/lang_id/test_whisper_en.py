@@ -106,6 +106,18 @@ def test_full_path_with_a_micro_english_model(tmp_path, tone_segments, ending_en
     assert classifier.classify([waves[0][:0]]) == [None]
 
 
+def test_rerun_with_another_threshold_classifies_again(tmp_path, tone_segments, ending_english_checkpoint):
+    def languages():
+        return {r["audio_lang"] for _, r in iter_jsonl(tmp_path / "out" / "s.jsonl")}
+
+    first = _tag(tmp_path, ending_english_checkpoint, threshold=-50.0)
+    assert first.stages[0].tasks_run == 1 and languages() == {"en", None}
+    same = _tag(tmp_path, ending_english_checkpoint, threshold=-50.0)
+    assert same.stages[0].tasks_skipped == 1 and languages() == {"en", None}
+    stricter = _tag(tmp_path, ending_english_checkpoint)
+    assert stricter.stages[0].tasks_run == 1 and languages() == {"un", None}
+
+
 def test_multilingual_checkpoint_is_rejected_pointing_to_whisper(tmp_path, micro_whisper_checkpoints, capsys):
     write_shard(tmp_path / "segs" / "s.jsonl", [segment("d", 0, None)])
     with pytest.raises(UsageError) as err:

@@ -18,6 +18,7 @@ from olmoasr.pipeline.lang_id.stages import (
     ClassifyStage,
     DocsStage,
     WriteStage,
+    forget_votes_of_other_settings,
     merge_votes,
     plan_shard_files,
     write_audio_lang_map,
@@ -111,6 +112,11 @@ def tag_audio_language(
     device = resolve_device(options.device)
     model_path = "<injected>" if classifier is not None else resolve_model(options.backend, options.model)
     workers = options.workers or _default_workers(device, len(shards))
+    backend_name = options.backend if classifier is None else getattr(classifier, "name", "custom")
+    threshold = _english_threshold(options.threshold) if options.backend == "whisper-en" else None
+    forget_votes_of_other_settings(
+        output_dir, {"backend": backend_name, "model": model_path, "threshold": threshold}
+    )
 
     started = time.perf_counter()
     on_gpu = device.startswith("cuda")
@@ -154,10 +160,10 @@ def tag_audio_language(
         resumed=classify_report.tasks_skipped > 0,
     )
     summary.update(
-        backend=options.backend if classifier is None else getattr(classifier, "name", "custom"),
+        backend=backend_name,
         model=model_path,
         device=device,
-        **({"threshold": _english_threshold(options.threshold)} if options.backend == "whisper-en" else {}),
+        **({"threshold": threshold} if threshold is not None else {}),
         failed_shards=[{"stage": r.stage, "shard": k, "error": m} for r in reports for k, m in r.failures],
     )
     atomic_write_bytes(output_dir / SUMMARY_NAME, orjson.dumps(summary, option=orjson.OPT_INDENT_2))

@@ -222,6 +222,27 @@ class ClassifyStage:
         raise RuntimeError("tag lang tasks are not split into parts")
 
 
+def settings_path(output_dir: Path) -> Path:
+    return Path(output_dir) / STATE_DIR / "classify_settings.json"
+
+
+def forget_votes_of_other_settings(output_dir: Path, settings: dict[str, Any]) -> None:
+    """A re-run with another backend, model or threshold must classify again: the votes and classify
+    markers of a run with different settings are removed (the merge then rewrites what changed)."""
+    path = settings_path(output_dir)
+    data = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
+    try:
+        unchanged = path.read_bytes() == data
+    except OSError:
+        unchanged = False
+    if unchanged:
+        return
+    for folder in (Path(output_dir) / MARKER_DIR / CLASSIFY_STAGE, Path(output_dir) / STATE_DIR / "votes"):
+        for stale in folder.rglob("*.json"):
+            stale.unlink(missing_ok=True)
+    atomic_write_bytes(path, data)
+
+
 # ------------------------------------------------------------------------------------------- 2. merge
 
 
