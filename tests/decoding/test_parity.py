@@ -47,6 +47,7 @@ def test_transcribe_identical_text_and_segments(model_pair, speech, without_time
     assert len({s["seek"] for s in got["segments"]}) >= 2
 
 
+@pytest.mark.slow  # openai-whisper JIT-compiles its DTW with numba on first use (~20 s)
 def test_word_timestamps_identical(model_pair, speech):
     ours, reference = model_pair
     options = dict(temperature=0.0, sample_len=24, word_timestamps=True)
