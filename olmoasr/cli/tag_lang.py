@@ -87,6 +87,8 @@ def _print_summary(summary: dict, output: Path) -> None:
     table.add_column("%", justify="right")
     total = max(1, summary["documents"])
     for language, count in list(summary["documents_by_audio_lang"].items())[:20]:
+        if summary.get("backend") == "whisper-en" and language == "un":
+            language = "un (not confidently English)"
         table.add_row(language, str(count), f"{100 * count / total:.1f}")
     rest = list(summary["documents_by_audio_lang"].items())[20:]
     if rest:

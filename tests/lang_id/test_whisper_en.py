@@ -118,6 +118,20 @@ def test_rerun_with_another_threshold_classifies_again(tmp_path, tone_segments, 
     assert stricter.stages[0].tasks_run == 1 and languages() == {"un", None}
 
 
+def test_cli_whisper_en_with_threshold(tmp_path, tone_segments, ending_english_checkpoint, capsys):
+    args = ["tag", "lang", str(tmp_path / "segs"), "--backend", "whisper-en", "--model",
+            str(ending_english_checkpoint), "--device", "cpu", "--workers", "1"]
+    assert run([*args, "-o", str(tmp_path / "lenient"), "--threshold", "-50"]) == 0
+    out = capsys.readouterr().out
+    assert "audio language of 2 documents" in out and "en" in out
+    summary = json.loads((tmp_path / "lenient" / "audio_lang_summary.json").read_text())
+    assert summary["documents_by_audio_lang"] == {"en": 1} and summary["threshold"] == -50.0
+    assert run([*args, "-o", str(tmp_path / "strict")]) == 0
+    assert "un (not confidently English)" in capsys.readouterr().out
+    assert run([*args, "-o", str(tmp_path / "bad"), "--threshold", "0.5"]) == 1
+    assert "negative" in capsys.readouterr().err
+
+
 def test_multilingual_checkpoint_is_rejected_pointing_to_whisper(tmp_path, micro_whisper_checkpoints, capsys):
     write_shard(tmp_path / "segs" / "s.jsonl", [segment("d", 0, None)])
     with pytest.raises(UsageError) as err:
