@@ -57,8 +57,27 @@ def load_hub_records(
         hint = "accept its terms on the Hub and pass --hf-token (or set HF_TOKEN)" if gated else "check the repo id"
         raise HubUnavailableError(f"{set_name}: {where} is not available ({hint})") from None
     except (OSError, ValueError, RuntimeError, datasets.exceptions.DatasetsError) as err:
-        message = " ".join(str(err).split())[:200]
-        raise HubUnavailableError(f"{set_name}: loading {where} failed: {message}") from None
+        raise hub_error(set_name, where, err) from None
+
+
+def hub_error(set_name: str, where: str, err: BaseException) -> HubUnavailableError:
+    message = " ".join(str(err).split())[:200]
+    if any(marker in message.lower() for marker in ("gated", "401", "403", "unauthorized")):
+        message += " (a gated set: accept its terms on the Hub and pass --hf-token)"
+    return HubUnavailableError(f"{set_name}: loading {where} failed: {message}")
+
+
+def guarded_rows(records: Iterable[dict[str, Any]], set_name: str, where: str) -> Iterator[dict[str, Any]]:
+    """Rows of a (possibly streamed) dataset; a connection lost mid-way becomes one line, not a traceback."""
+    iterator = iter(records)
+    while True:
+        try:
+            row = next(iterator)
+        except StopIteration:
+            return
+        except (OSError, ValueError, RuntimeError) as err:
+            raise hub_error(set_name, where, err) from None
+        yield row
 
 
 def load_local_hub_dataset(path: str | os.PathLike[str], split: str | None = None) -> Any:

@@ -13,7 +13,6 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-import torch
 
 from olmoasr.errors import UsageError
 
@@ -58,9 +57,11 @@ class ModelRecognizer:
         self.device = str(model.device)
         self.dtype = str(model.dtype).removeprefix("torch.")
         self.n_mels = model.dims.n_mels
-        self._fp16 = model.dtype == torch.float16  # precision is chosen when the model is loaded
+        self._fp16 = self.dtype == "float16"  # precision is chosen when the model is loaded
 
     def short_form(self, batch: Sequence[np.ndarray]) -> list[str]:
+        import torch
+
         from olmoasr.model.decoding import DecodingOptions, decode
         from olmoasr.model.features import N_SAMPLES, log_mel_spectrogram, pad_or_trim
 
@@ -82,6 +83,8 @@ class ModelRecognizer:
         return [r.text.strip() for r in results]
 
     def long_form(self, audio: np.ndarray) -> str:
+        import torch
+
         from olmoasr.model.transcribe import transcribe
 
         s = self.settings
@@ -113,6 +116,8 @@ class ModelRecognizer:
 
     def synchronize(self) -> None:
         if self.model.device.type == "cuda":
+            import torch
+
             torch.cuda.synchronize(self.model.device)
 
 
@@ -137,6 +142,8 @@ def load_recognizer(
 ) -> ModelRecognizer:
     """A model object, or a name / path / Hub id for `olmoasr.load_model`, as a recogniser."""
     if isinstance(model, str):
+        import torch
+
         import olmoasr
 
         torch_dtype = getattr(torch, dtype) if dtype else None

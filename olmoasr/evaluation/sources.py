@@ -100,20 +100,15 @@ def open_eval_set(entry: EvalSet, options: DataOptions) -> EvalData:
         if local_copy is not None:
             dataset = hub.load_local_hub_dataset(local_copy, split=source.split)
             dataset = hub.undecoded_audio(dataset, source.audio_column, str(local_copy))
-            records = iter(dataset)
             described = f"local copy {local_copy} of {source.describe()}"
+            records = hub.guarded_rows(dataset, entry.name, str(local_copy))
         else:
             token = options.hf_token or os.environ.get("HF_TOKEN")
-            records = iter(
-                hub.load_hub_records(
-                    source,
-                    cache_dir=options.cache_dir,
-                    token=token,
-                    streaming=options.streaming,
-                    set_name=entry.name,
-                )
+            dataset = hub.load_hub_records(
+                source, cache_dir=options.cache_dir, token=token, streaming=options.streaming, set_name=entry.name
             )
             described = source.describe()
+            records = hub.guarded_rows(dataset, entry.name, source.repo_id)
         base = Path(local_copy) if local_copy is not None else None
         utterances = hub.utterances_from_records(records, source.text_field, source.audio_column, entry.name, base)
         return EvalData(entry.name, entry.form, described, utterances)
@@ -168,5 +163,6 @@ def open_dataset_dir(
     text_field, audio_column = hub.detect_columns(dataset, text_field, audio_column, str(root))
     dataset = hub.undecoded_audio(dataset, audio_column, str(root))
     base = root if root.is_dir() else root.parent
-    utterances = hub.utterances_from_records(iter(dataset), text_field, audio_column, root.name, base)
+    records = hub.guarded_rows(dataset, root.name, str(root))
+    utterances = hub.utterances_from_records(records, text_field, audio_column, root.name, base)
     return EvalData(root.name, form, f"dataset {root} [{text_field}]", utterances)

@@ -211,3 +211,27 @@ def test_common_voice_artie_coraal_kincaid_layouts(tmp_path):
 )
 def test_coraal_text_cleaning(raw, clean):
     assert clean_coraal_text(raw) == clean
+
+
+def test_connection_lost_while_streaming_is_one_line():
+    from olmoasr.evaluation.hub import guarded_rows
+
+    def rows():
+        yield {"text": "first"}
+        raise ConnectionError("Connection reset by peer\nwhile reading parquet")
+
+    stream = guarded_rows(rows(), "voxpopuli", "hf-audio/esb-datasets-test-only-sorted")
+    assert next(stream) == {"text": "first"}
+    with pytest.raises(HubUnavailableError) as err:
+        next(stream)
+    assert str(err.value) == (
+        "voxpopuli: loading hf-audio/esb-datasets-test-only-sorted failed: "
+        "Connection reset by peer while reading parquet"
+    )
+
+
+def test_gated_failure_names_the_token_option():
+    from olmoasr.evaluation.hub import hub_error
+
+    message = str(hub_error("x", "org/set", OSError("401 Client Error: Unauthorized for url")))
+    assert "--hf-token" in message and "\n" not in message
