@@ -143,9 +143,13 @@ def evaluate(
             results.append(result)
 
     import olmoasr
+    from olmoasr.evaluation.published import published_wer
 
+    label = model_name or _model_label(model, recognizer)
+    for result in results:
+        result.published_wer = published_wer(label, result.name)
     report = EvalReport(
-        model=model_name or _model_label(model, recognizer),
+        model=label,
         device=getattr(recognizer, "device", "?"),
         dtype=getattr(recognizer, "dtype", "?"),
         batch_size=options.batch_size,

@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "form",
     "status",
     "wer",
+    "published_wer",
     "ci_low",
     "ci_high",
     "substitutions",
@@ -49,27 +50,21 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 def results_table(report: EvalReport) -> Table:
     title = f"{report.model} on {report.device}, {report.dtype}, batch {report.batch_size}"
     table = Table(title=escape(title), title_justify="left")
-    for name, justify in (
-        ("set", "left"),
-        ("WER %", "right"),
-        ("95% CI", "right"),
-        ("S / D / I", "right"),
-        ("words", "right"),
-        ("scored", "right"),
-        ("skipped", "right"),
-        ("failed", "right"),
-        ("audio h", "right"),
-        ("RTFx", "right"),
-    ):
-        table.add_column(name, justify=justify)
+    with_paper = any(r.published_wer is not None for r in report.sets)
+    columns = ["set", "WER %", *(["paper"] if with_paper else []), "95% CI", "S / D / I", "words", "scored",
+               "skipped", "failed", "audio h", "RTFx"]  # fmt: skip
+    for name in columns:
+        table.add_column(name, justify="left" if name == "set" else "right")
     for r in report.sets:
+        paper = [_fmt(r.published_wer, 1)] if with_paper else []
         if r.status != "ok":
-            table.add_row(r.name, "[red]error[/red]", "", "", "", "", "", str(r.failed), "", "")
+            table.add_row(r.name, "[red]error[/red]", *paper, "", "", "", "", "", str(r.failed), "", "")
             continue
         ci = f"{_fmt(r.ci_low)}-{_fmt(r.ci_high)}" if r.ci_low is not None else "-"
         table.add_row(
             r.name,
             _fmt(r.wer),
+            *paper,
             ci,
             f"{r.substitutions} / {r.deletions} / {r.insertions}",
             str(r.reference_words),
@@ -80,9 +75,14 @@ def results_table(report: EvalReport) -> Table:
             _fmt(r.rtfx, 1),
         )
     for form in ("short", "long"):
-        wers = [r.wer for r in report.sets if r.form == form and r.wer is not None]
-        if len(wers) > 1:
-            table.add_row(f"[bold]average ({form})[/bold]", f"[bold]{sum(wers) / len(wers):.2f}[/bold]")
+        scored = [r for r in report.sets if r.form == form and r.wer is not None]
+        if len(scored) > 1:
+            mean = sum(r.wer for r in scored) / len(scored)
+            papers = [r.published_wer for r in scored]
+            paper = [] if not with_paper else [
+                _fmt(sum(papers) / len(papers), 1) if None not in papers else ""
+            ]  # fmt: skip
+            table.add_row(f"[bold]average ({form})[/bold]", f"[bold]{mean:.2f}[/bold]", *paper)
     return table
 
 
@@ -99,6 +99,7 @@ def csv_text(reports: Sequence[EvalReport]) -> str:
                     "form": r.form,
                     "status": r.status,
                     "wer": r.wer,
+                    "published_wer": r.published_wer,
                     "ci_low": r.ci_low,
                     "ci_high": r.ci_high,
                     "substitutions": r.substitutions,

@@ -78,6 +78,7 @@ class SetResult:
     audio_seconds: float = 0.0
     inference_seconds: float = 0.0
     rtfx: float | None = None
+    published_wer: float | None = None  # the OLMoASR report's figure for this model and set, when known
     utterances_file: str | None = None
 
     @classmethod

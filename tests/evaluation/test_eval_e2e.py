@@ -14,9 +14,10 @@ from pathlib import Path
 import jiwer
 import pytest
 from conftest import write_hub_parquet
+from rich.console import Console
 
 from olmoasr.evaluation import DecodeSettings, EvalOptions, evaluate
-from olmoasr.evaluation.report import load_report
+from olmoasr.evaluation.report import load_report, results_table
 from olmoasr.text import normalize_english
 
 pytest.importorskip("datasets")
@@ -24,8 +25,8 @@ pytest.importorskip("datasets")
 SETTINGS = DecodeSettings(sample_len=6)  # random weights never stop on their own: cap the tokens per clip
 
 
-def _options(out: Path | None, **kw) -> EvalOptions:
-    return EvalOptions(batch_size=2, output_dir=str(out) if out else None, decode=SETTINGS, **kw)
+def _options(out: Path | None, warmup: bool = False, **kw) -> EvalOptions:
+    return EvalOptions(batch_size=2, output_dir=str(out) if out else None, decode=SETTINGS, warmup=warmup, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def parquet_dir(speech_clips, tmp_path_factory):
 @pytest.fixture(scope="module")
 def parquet_run(micro_model, parquet_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
-    report = evaluate(micro_model, dataset_dirs=[parquet_dir], options=_options(out), show_progress=False)
+    report = evaluate(micro_model, dataset_dirs=[parquet_dir], options=_options(out, warmup=True), show_progress=False)
     return report, out
 
 
@@ -103,9 +104,15 @@ def test_same_numbers_from_save_to_disk_data_root_copy_and_manifest(micro_model,
         dataset_dirs=[on_disk],
         manifests=[manifest],
         options=_options(None, data_root=str(root)),
+        model_name="tiny",  # a paper model name: its published figure is shown beside ours
         show_progress=False,
     )
     assert [r.name for r in report.sets] == ["librispeech_clean", "pairs", "disk"]
+    assert [r.published_wer for r in report.sets] == [5.1, None, None]
+    console = Console(record=True, width=200)
+    console.print(results_table(report))
+    shown = console.export_text()
+    assert "paper" in shown and "5.1" in shown
     for result in report.sets:
         assert result.status == "ok", result.error
         assert result.scored == 5

@@ -85,3 +85,31 @@ def test_cli_list_shows_every_set(capsys):
     for access in ACCESS_LEVELS:
         if access != "gated":
             assert access in out
+
+
+def test_published_tables_cover_every_set_and_the_paper_averages():
+    from olmoasr.evaluation.published import LONG_FORM, SHORT_FORM
+
+    assert set(SHORT_FORM) | set(LONG_FORM) == set(REGISTRY)
+    # Report Tables 4 and 5: averages per model (spec §10)
+    short_avg = [round(sum(row[i] for row in SHORT_FORM.values()) / 14, 1) for i in range(6)]
+    long_avg = [round(sum(row[i] for row in LONG_FORM.values()) / 7, 1) for i in range(6)]
+    assert short_avg == [20.5, 16.6, 13.8, 12.8, 13.0, 12.6]
+    assert long_avg == [15.6, 12.9, 11.5, 11.0, 11.4, 11.5]
+
+
+@pytest.mark.parametrize(
+    ("model", "column", "wer"),
+    [
+        ("small", "small", 3.0),
+        ("tiny.en", "tiny", 5.1),
+        ("/cache/OLMoASR-medium-v2.en.pt", "medium", 3.5),
+        ("OLMoASR-large.en-v2.pt", "large-v2", 2.7),
+        ("./runs/small/export.pt", None, None),
+    ],
+)
+def test_published_wer_for_model_names(model, column, wer):
+    from olmoasr.evaluation.published import paper_model, published_wer
+
+    assert paper_model(model) == column
+    assert published_wer(model, "librispeech_clean") == wer
