@@ -109,7 +109,7 @@ def alignment_matrix(
     return weights.mean(dim=0)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def find_alignment(
     model: Whisper,
     tokenizer: Tokenizer,

@@ -86,7 +86,7 @@ class FallbackPolicy:
             self.options_at(options, temperature)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def decode_with_fallback(
     model: Whisper,
     mel: torch.Tensor,

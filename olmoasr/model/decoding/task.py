@@ -49,7 +49,7 @@ def encode_audio(model: Whisper, mel: torch.Tensor) -> torch.Tensor:
     return model.embed_audio(mel.to(model.device, model.dtype))
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def detect_language(model: Whisper, mel: torch.Tensor, tokenizer: Tokenizer | None = None):
     """Most probable language token per window and the probability of each language.
 
@@ -224,7 +224,7 @@ class DecodingTask:
             at = self.model.logits(torch.cat([tokens, no_timestamps], dim=1), features)[:, -1]
         return at.float().softmax(dim=-1)[:, no_speech].tolist()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def run(self, mel: torch.Tensor) -> list[DecodingResult]:
         tokenizer = self.tokenizer
         features = encode_audio(self.model, mel)
@@ -274,7 +274,7 @@ class DecodingTask:
         return results
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def decode(
     model: Whisper,
     mel: torch.Tensor,
