@@ -96,9 +96,10 @@ def test_nospeech_is_trained_where_the_decoder_reads_it(placement):
     position = int((targets == NOSP).nonzero()[0])
     with torch.no_grad():
         trained = model(mel, inputs[None])[0, position].softmax(-1)[NOSP].item()
+    reader = {"decoder": "sot", "original": "notimestamps"}[placement]  # DecodingOptions.no_speech_after
     for without_timestamps in (True, False):
-        read = decode(model, mel, DecodingOptions(without_timestamps=without_timestamps, fp16=False, sample_len=2))[0]
-        if placement == "decoder":
-            assert read.no_speech_prob == pytest.approx(trained, rel=1e-5)
-        else:  # the released models' placement: decoding never looks there
-            assert read.no_speech_prob != pytest.approx(trained, rel=1e-3)
+        options = DecodingOptions(without_timestamps=without_timestamps, fp16=False, sample_len=2)
+        read = decode(model, mel, replace(options, no_speech_after=reader))[0]
+        assert read.no_speech_prob == pytest.approx(trained, rel=1e-5)
+        if placement == "original":  # the released models' placement: default decoding never looks there
+            assert decode(model, mel, options)[0].no_speech_prob != pytest.approx(trained, rel=1e-3)
