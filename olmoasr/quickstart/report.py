@@ -106,12 +106,14 @@ def plot_loss(points: list[tuple[int, float]], path: Path, title: str) -> Path |
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return None
     from olmoasr.io.atomic import atomic_output
 
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
     ax.plot([s for s, _ in points], [v for _, v in points], marker="o" if len(points) < 40 else None, lw=1.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("training loss (token cross-entropy)")
     ax.set_title(title, fontsize=10)
