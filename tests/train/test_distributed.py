@@ -55,3 +55,23 @@ def test_failing_rank_is_reported_in_one_line(tmp_path):
     with pytest.raises(TrainingFailed, match=r"training worker rank 1 failed: .*part-000.jsonl: loader stream 1 of 2"):
         train(load_config("micro", micro_overrides(one_record, tmp_path / "run", nproc_per_node=2,
                                                    train_batch_size=1, eff_batch_size=2)))  # fmt: skip
+
+
+@pytest.mark.slow
+def test_torchrun_runs_the_cli_as_two_ranks(mix16, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "olmoasr",
+               "train", "--config", "micro", "--data", str(mix16), "--out", str(out), "--train_steps", "2",
+               "--train_batch_size", "2", "--shuffle", "false", "--dims.n_audio_ctx", "150", "--train_log_freq", "1",
+               "--lr", "3e-3", "--seed", "0", "--device", "cpu"]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("inference checkpoint") == 1  # printed by rank 0 only
+    import json
+
+    losses = [json.loads(line)["train/loss"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert losses == pytest.approx([GOLDEN[1], GOLDEN[2]], abs=2e-3)
