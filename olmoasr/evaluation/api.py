@@ -136,6 +136,10 @@ def evaluate(
             result = run_set_safely(
                 opener, name, form, source, recognizer, run_options, utterances_path, progress=advance
             )
+            if progress is not None:
+                status = "" if result.status == "ok" else " [red](failed)[/red]"
+                progress.update(task, description=f"{name}{status}", total=result.rows, completed=result.rows)
+                progress.stop_task(task)
             if result.status != "ok":
                 from olmoasr.log import warn
 

@@ -52,7 +52,7 @@ def results_table(report: EvalReport) -> Table:
     table = Table(title=escape(title), title_justify="left")
     with_paper = any(r.published_wer is not None for r in report.sets)
     columns = ["set", "WER %", *(["paper"] if with_paper else []), "95% CI", "S / D / I", "words", "scored",
-               "skipped", "failed", "audio h", "RTFx"]  # fmt: skip
+               "skipped", "failed", "audio min", "RTFx"]  # fmt: skip
     for name in columns:
         table.add_column(name, justify="left" if name == "set" else "right")
     for r in report.sets:
@@ -71,7 +71,7 @@ def results_table(report: EvalReport) -> Table:
             str(r.scored),
             str(sum(r.skipped.values())),
             str(r.failed),
-            f"{r.audio_seconds / 3600:.2f}",
+            f"{r.audio_seconds / 60:.1f}",
             _fmt(r.rtfx, 1),
         )
     for form in ("short", "long"):
