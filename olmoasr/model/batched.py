@@ -25,7 +25,7 @@ from olmoasr.model.decoding.task import get_decoding_tokenizer
 from olmoasr.model.features import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram, pad_or_trim
 from olmoasr.model.timing import add_word_timestamps
 from olmoasr.model.transcribe import TIME_PRECISION, split_options, window_segments
-from olmoasr.model.vad import VadOptions, speech_chunks
+from olmoasr.model.vad import VadOptions, merge_into_chunks, speech_probabilities, speech_regions
 
 if TYPE_CHECKING:
     from olmoasr.model.network import Whisper
@@ -45,8 +45,12 @@ class _Chunk:
 class _FileState:
     language: str
     pending: int
-    duration: float
+    samples: np.ndarray
+    speech: list[tuple[float, float]]  # VAD speech regions (seconds); empty without VAD
     pieces: list[tuple[float, list[dict], list[int]]] = field(default_factory=list)
+
+    def has_speech(self, start: float, end: float, at_least: float = 0.3) -> bool:
+        return any(min(end, r_end) - max(start, r_start) >= at_least for r_start, r_end in self.speech)
 
 
 def _load(source: AudioInput) -> np.ndarray:
@@ -136,12 +140,36 @@ class BatchedTranscriber:
         _, probs = detect_language(self.model, mel.to(self.model.device, self.model.dtype))
         return max(probs, key=probs.__getitem__)
 
-    def _chunks(self, samples: np.ndarray) -> list[tuple[float, float]]:
-        if self.vad:
-            return speech_chunks(samples, 30.0, self.vad_options)
-        return fixed_chunks(len(samples))
+    def _chunks(self, samples: np.ndarray) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """(chunks, speech regions) of one recording."""
+        if not self.vad:
+            return fixed_chunks(len(samples)), []
+        probs = speech_probabilities(samples, self.vad_options)
+        regions = speech_regions(probs, len(samples) / SAMPLE_RATE, self.vad_options)
+        return merge_into_chunks(regions, 30.0, probs), regions
 
-    def _decode(self, batch: list[_Chunk], states: dict[int, _FileState]) -> None:
+    def _follow_up(self, chunk: _Chunk, state: _FileState, segments: list[dict], tokenizer: Tokenizer) -> _Chunk | None:
+        """A chunk for the speech the model left undecoded at the end of `chunk` (it stopped early).
+
+        The sequential loop would seek to the last timestamp and decode on; a chunk has no next
+        window, so when VAD heard speech after the last completed segment, decode from there again.
+        """
+        if self.options.without_timestamps or not state.speech:
+            return None
+        closed = [segment for segment in segments if segment["tokens"][-1] >= tokenizer.timestamp_begin]
+        if not closed:
+            return None
+        resume = closed[-1]["end"]
+        chunk_end = chunk.start + len(chunk.samples) / SAMPLE_RATE
+        if resume < chunk.start + 1.0 or chunk_end - resume < 1.0 or not state.has_speech(resume + 0.2, chunk_end):
+            return None
+        segments[:] = segments[: segments.index(closed[-1]) + 1]
+        first, last = round(resume * SAMPLE_RATE), round(chunk_end * SAMPLE_RATE)
+        return _Chunk(chunk.file_index, resume, state.samples[first:last])
+
+    def _decode(self, batch: list[_Chunk], states: dict[int, _FileState]) -> list[_Chunk]:
+        """Decode one batch; returns follow-up chunks for speech that was left undecoded."""
+        follow_ups: list[_Chunk] = []
         by_language: dict[str, list[_Chunk]] = {}
         for chunk in batch:
             by_language.setdefault(states[chunk.file_index].language, []).append(chunk)
@@ -156,7 +184,12 @@ class BatchedTranscriber:
                 state.pending -= 1
                 if not self._is_hallucination(result):
                     segments = self._segments(chunk, result, tokenizer)
+                    follow_up = self._follow_up(chunk, state, segments, tokenizer)
+                    if follow_up is not None:
+                        follow_ups.append(follow_up)
+                        state.pending += 1
                     state.pieces.append((chunk.start, segments, result.tokens))
+        return follow_ups
 
     def _is_hallucination(self, result: DecodingResult) -> bool:
         policy = self.policy
@@ -220,24 +253,24 @@ class BatchedTranscriber:
         for index, source in enumerate(sources):
             try:
                 samples = _load(source)
-                state = _FileState(language=self._language(samples), pending=0, duration=len(samples) / SAMPLE_RATE)
-                spans = self._chunks(samples)
+                language = self._language(samples)
+                spans, speech = self._chunks(samples)
             except OlmoasrError as err:
                 yield index, err
                 continue
-            state.pending = len(spans)
+            state = _FileState(language=language, pending=len(spans), samples=samples, speech=speech)
             states[index] = state
             for start, end in spans:
                 first, last = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
                 queue.append(_Chunk(index, start, samples[first:last]))
             while len(queue) >= self.batch_size:
                 batch, queue = queue[: self.batch_size], queue[self.batch_size :]
-                self._decode(batch, states)
+                queue += self._decode(batch, states)
                 yield from self._completed(states)
             yield from self._completed(states)
         while queue:
             batch, queue = queue[: self.batch_size], queue[self.batch_size :]
-            self._decode(batch, states)
+            queue += self._decode(batch, states)
             yield from self._completed(states)
 
     def _completed(self, states: dict[int, _FileState]) -> Iterator[tuple[int, dict[str, Any]]]:
