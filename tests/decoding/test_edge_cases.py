@@ -61,3 +61,22 @@ def test_chunk_segments_map_to_file_time():
     tokens = [ts, *hello, ts + 50, ts + 60, *world]  # the second segment never closes
     segments = split_segments(tokens, tokenizer, 100.0, 104.0)
     assert [(s, e) for s, e, _ in segments] == [(100.0, 101.0), (101.2, 104.0)]
+
+
+def test_follow_up_chunk_when_speech_was_left_undecoded(model_pair):
+    from olmoasr.model.batched import BatchedTranscriber, _Chunk, _FileState
+
+    tokenizer = get_tokenizer(False)
+    ts = tokenizer.timestamp_begin
+    transcriber = BatchedTranscriber(model_pair[0], batch_size=2, vad=True)
+    samples = np.zeros(16000 * 40, dtype=np.float32)
+    chunk = _Chunk(0, 10.0, samples[160000:640000])  # 10 s .. 40 s of the file
+    closed = {"start": 10.0, "end": 20.0, "tokens": [ts, 11, ts + 500]}
+    state = _FileState("en", 1, samples, speech=[(10.0, 20.0), (24.0, 29.0)])
+    segments = [dict(closed), {"start": 20.0, "end": 40.0, "tokens": [ts + 500, 12]}]
+    follow_up = transcriber._follow_up(chunk, state, segments, tokenizer)
+    assert follow_up is not None and follow_up.start == 20.0 and len(follow_up.samples) == 16000 * 20
+    assert segments == [closed]  # the unfinished tail is decoded again in the follow-up
+
+    silent_after = _FileState("en", 1, samples, speech=[(10.0, 20.0)])
+    assert transcriber._follow_up(chunk, silent_after, [dict(closed)], tokenizer) is None
