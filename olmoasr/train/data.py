@@ -1,9 +1,10 @@
 """Streaming training data: JSONL segment records + their audio containers -> padded batches.
 
-Sharding. Every epoch, the JSONL files are visited in a (seeded) order and their non-blank lines are
-numbered 0, 1, 2, ... A *stream* is one loader worker of one rank (`stream = rank * workers + worker`,
-`S = world * workers` streams); it owns the lines `i % S == stream`, so ranks and workers never overlap
-and nobody holds the manifest in memory. Each stream shuffles through its own buffer (seeded by seed,
+Sharding. A *stream* is one loader worker of one rank (`stream = rank * workers + worker`, `S = world *
+workers` streams). Every epoch the JSONL files are visited in a (seeded) order. With at least S files,
+stream s reads only the files at positions s, s + S, ... of that order; with fewer files, every stream
+reads them all but keeps only the non-blank lines numbered `i % S == s`. Either way ranks and workers
+never overlap and nobody holds the manifest in memory. Each stream shuffles through its own buffer (seeded by seed,
 epoch and stream) and runs on from epoch to epoch without end.
 
 Resume. A stream's position is `(epoch, consumed)`: how many of its records of that epoch the training
@@ -12,7 +13,7 @@ loading audio for the skipped records, so the next sample is exactly the one tha
 The DataLoader deals batches round-robin from its workers; `first_worker` rotates the worker ids so that
 the batch order continues where it stopped.
 
-A sample's one random decision (timestamp form or not) is seeded by (seed, epoch, line number), so it is
+A sample's one random decision (timestamp form or not) is seeded by (seed, epoch, file, line), so it is
 the same whichever rank or worker reads the line. Audio is returned as raw samples (cut at `norm_end`
 for the no-timestamp form) and padded only to the longest in the batch; log-mel runs on the device.
 """
@@ -80,9 +81,9 @@ class StreamSpec:
         return self.world_size * self.workers
 
 
-def sample_coin(seed: int, epoch: int, index: int) -> float:
-    """The sample's one uniform draw, independent of which rank/worker reads the line."""
-    return random.Random((seed * 1_000_003 + epoch) * 10_000_000_019 + index).random()
+def sample_coin(seed: int, epoch: int, key: tuple[int, int]) -> float:
+    """The sample's one uniform draw (key = file number, line number), whichever rank/worker reads it."""
+    return random.Random(f"{seed}/{epoch}/{key[0]}/{key[1]}").random()
 
 
 class SegmentStream(IterableDataset):
@@ -93,29 +94,32 @@ class SegmentStream(IterableDataset):
         self.spec = spec
 
     # -- record order -------------------------------------------------------------------------
-    def _epoch_lines(self, epoch: int, stream: int) -> Iterator[tuple[int, bytes, str]]:
+    def _epoch_lines(self, epoch: int, stream: int) -> Iterator[tuple[tuple[int, int], bytes, str]]:
         spec = self.spec
-        files = list(spec.files)
+        files = list(enumerate(spec.files))
         if spec.shuffle:
             random.Random(spec.seed * 7919 + epoch).shuffle(files)
+        by_file = len(files) >= spec.num_streams  # enough shards: each stream reads only its own files
         index = 0
-        for name in files:
+        for position, (file_id, name) in enumerate(files):
+            if by_file and position % spec.num_streams != stream:
+                continue
             with open_text_read(name) as fh:
                 for line_no, raw in enumerate(fh, start=1):
                     if not raw.strip():
                         continue
-                    if index % spec.num_streams == stream:
-                        yield index, raw, f"{name}:{line_no}"
+                    if by_file or index % spec.num_streams == stream:
+                        yield (file_id, line_no), raw, f"{name}:{line_no}"
                     index += 1
 
-    def _shuffled(self, epoch: int, stream: int) -> Iterator[tuple[int, bytes, str]]:
+    def _shuffled(self, epoch: int, stream: int) -> Iterator[tuple[tuple[int, int], bytes, str]]:
         items = self._epoch_lines(epoch, stream)
         size = self.spec.shuffle_buffer if self.spec.shuffle else 0
         if size <= 1:
             yield from items
             return
         rng = random.Random((self.spec.seed * 104_729 + epoch) * 65_537 + stream)
-        buffer: list[tuple[int, bytes, str]] = []
+        buffer: list[tuple[tuple[int, int], bytes, str]] = []
         for item in items:
             buffer.append(item)
             if len(buffer) >= size:
@@ -126,7 +130,7 @@ class SegmentStream(IterableDataset):
         yield from buffer
 
     # -- samples ------------------------------------------------------------------------------
-    def _sample(self, index: int, raw: bytes, where: str, epoch: int, reader, tokenizer) -> dict[str, Any]:
+    def _sample(self, key: tuple[int, int], raw: bytes, where: str, epoch: int, reader, tokenizer) -> dict[str, Any]:
         spec = self.spec
         try:
             record = orjson.loads(raw)
@@ -134,7 +138,7 @@ class SegmentStream(IterableDataset):
             raise InputError(where, "malformed_json", f"malformed JSON ({err.msg})") from None
         if not isinstance(record, dict):
             raise InputError(where, "malformed_json", "not a JSON object")
-        use_ts = sample_coin(spec.seed, epoch, index) < spec.timestamp_prob
+        use_ts = sample_coin(spec.seed, epoch, key) < spec.timestamp_prob
         try:
             example: Example = build_example(record, use_ts, tokenizer, spec.nospeech_placement)
         except TargetError as err:
@@ -143,7 +147,7 @@ class SegmentStream(IterableDataset):
         if example.cut_ms is not None:
             audio = audio[: example.cut_ms * SAMPLE_RATE // 1000]
         audio = audio[:WINDOW_SAMPLES]
-        return {"index": index, "audio": np.ascontiguousarray(audio, dtype=np.float32), "example": example}
+        return {"key": key, "audio": np.ascontiguousarray(audio, dtype=np.float32), "example": example}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         from olmoasr.model.tokenizer import get_tokenizer
@@ -162,12 +166,12 @@ class SegmentStream(IterableDataset):
         try:
             while True:
                 position, produced = 0, 0
-                for index, raw, where in self._shuffled(epoch, stream):
+                for key, raw, where in self._shuffled(epoch, stream):
                     position += 1
                     if position <= consumed:
                         continue
                     try:
-                        sample = self._sample(index, raw, where, epoch, reader, tokenizer)
+                        sample = self._sample(key, raw, where, epoch, reader, tokenizer)
                     except InputError as err:
                         skipped[err.reason] += 1
                         if warned < MAX_WARNINGS:
@@ -210,7 +214,7 @@ def collate(samples: list[dict[str, Any]], worker: int, epoch: int, position: in
         "audio": audio,
         "inputs": inputs,
         "targets": targets,
-        "indices": [s["index"] for s in samples],
+        "keys": [s["key"] for s in samples],  # (file number in sorted order, line number)
         "texts": [s["example"].text for s in samples],
         "timestamps": [s["example"].timestamps for s in samples],
         "state": (worker, epoch, position),

@@ -50,7 +50,7 @@ class TrainingDiverged(OlmoasrError):
 class TrainResult:
     steps: int
     losses: dict[int, float] = field(default_factory=dict)  # step -> global mean token loss
-    samples_seen: list[tuple[int, int]] = field(default_factory=list)  # rank 0's (epoch, line index)
+    samples_seen: list[tuple[int, tuple[int, int]]] = field(default_factory=list)  # rank 0's (epoch, (file, line))
     skipped: dict[str, int] = field(default_factory=dict)
     last_checkpoint: str | None = None
     export: str | None = None
@@ -201,7 +201,7 @@ class TrainingRecipe:
                 for reason, n in batch["skipped"].items():
                     skipped_total[reason] = skipped_total.get(reason, 0) + n
                 if rt.is_main:
-                    result.samples_seen.extend((epoch, i) for i in batch["indices"])
+                    result.samples_seen.extend((epoch, tuple(key)) for key in batch["keys"])
             log_now = (self.step + 1) % cfg.train_log_freq == 0
             loss, grad_norm, stepped, tf_wer = self._optimizer_step(micro_batches, want_wer=log_now and rt.is_main)
             self.step += 1

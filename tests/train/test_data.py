@@ -53,9 +53,22 @@ def test_ranks_and_workers_read_disjoint_lines_covering_the_epoch(mix16, world, 
         spec = spec_for(mix16, rank=rank, world_size=world, num_workers=workers, batch_size=1)
         for batch in take(spec, per_stream * workers):
             assert batch["state"][1] == 0  # still epoch 0
-            seen.extend(batch["indices"])
+            seen.extend(batch["keys"])
     assert len(seen) == len(set(seen)) == per_stream * world * workers
-    assert set(seen) <= set(range(16))
+    assert set(seen) <= {(0, line) for line in range(1, 17)}
+
+
+def test_with_enough_shards_each_stream_reads_only_its_own_files(tmp_path):
+    from .conftest import make_mix
+
+    data = make_mix(tmp_path, n=16, files=4)
+    seen = {}
+    for rank in range(2):
+        spec = spec_for(data, rank=rank, world_size=2, batch_size=8)
+        seen[rank] = take(spec, 1)[0]["keys"]
+    files = [{f for f, _ in keys} for keys in seen.values()]
+    assert len(files[0]) == len(files[1]) == 2 and not files[0] & files[1]  # whole files, disjoint
+    assert len(set(seen[0]) | set(seen[1])) == 16
 
 
 def test_resume_position_continues_with_exactly_the_next_batch(mix16):
@@ -69,18 +82,18 @@ def test_resume_position_continues_with_exactly_the_next_batch(mix16):
         positions[worker] = (epoch, position)
     next_worker = (consumed[-1]["state"][0] + 1) % 2
     resumed = take(spec_for(mix16, num_workers=2, positions=positions, first_worker=next_worker), 7)
-    assert [b["indices"] for b in resumed] == [b["indices"] for b in straight[5:]]
+    assert [b["keys"] for b in resumed] == [b["keys"] for b in straight[5:]]
     assert [b["timestamps"] for b in resumed] == [b["timestamps"] for b in straight[5:]]
 
 
 def test_epochs_reshuffle_and_the_one_coin_does_not_depend_on_the_reader(mix16):
     one = take(spec_for(mix16, batch_size=16), 2)
-    assert sorted(one[0]["indices"]) == sorted(one[1]["indices"]) == list(range(16))
-    assert one[0]["indices"] != one[1]["indices"]  # epoch 1 is a new order
-    by_index = dict(zip(one[0]["indices"], one[0]["timestamps"], strict=True))
+    assert sorted(one[0]["keys"]) == sorted(one[1]["keys"]) == [(0, line) for line in range(1, 17)]
+    assert one[0]["keys"] != one[1]["keys"]  # epoch 1 is a new order
+    by_key = dict(zip(one[0]["keys"], one[0]["timestamps"], strict=True))
     for rank in range(2):
         batch = take(spec_for(mix16, batch_size=8, rank=rank, world_size=2), 1)[0]
-        assert all(by_index[i] == ts for i, ts in zip(batch["indices"], batch["timestamps"], strict=True))
+        assert all(by_key[k] == ts for k, ts in zip(batch["keys"], batch["timestamps"], strict=True))
 
 
 def test_batches_are_padded_to_the_batch_maximum(mix16):

@@ -18,7 +18,7 @@ def test_ddp_with_accumulation_matches_one_process(mix16, tmp_path):
     result = train(load_config("micro", micro_overrides(
         mix16, tmp_path / "ddp", train_steps=2, nproc_per_node=2, strategy="ddp", train_batch_size=1)))  # fmt: skip
     assert result.losses == pytest.approx({1: GOLDEN[1], 2: GOLDEN[2]}, abs=2e-3)
-    assert result.samples_seen[:4] == [(0, 0), (0, 2), (0, 4), (0, 6)]  # rank 0 reads every other line
+    assert result.samples_seen[:4] == [(0, (0, line)) for line in (1, 3, 5, 7)]  # rank 0 reads every other line
     payload = torch.load(result.export, weights_only=True)
     assert not any(k.startswith("module.") for k in payload["model_state_dict"])
 
