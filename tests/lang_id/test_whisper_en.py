@@ -106,6 +106,25 @@ def test_full_path_with_a_micro_english_model(tmp_path, tone_segments, ending_en
     assert classifier.classify([waves[0][:0]]) == [None]
 
 
+def test_decoding_stops_at_a_token_rate_no_speech_reaches(tmp_path):
+    """A random model never ends its text: it is cut at 8 tokens per second of audio (+16) and counts as
+    looping, whatever its log-probability."""
+    from olmoasr.model.checkpoints import save_model
+    from olmoasr.model.dims import ENGLISH_VOCAB, ModelDimensions
+    from olmoasr.model.network import Whisper
+    from olmoasr.pipeline.lang_id.whisper_en import WhisperEnglishClassifier
+
+    torch.manual_seed(0)
+    path = save_model(Whisper(ModelDimensions(80, 1500, 16, 2, 1, ENGLISH_VOCAB, 64, 16, 2, 1)), tmp_path / "m.pt")
+    classifier = WhisperEnglishClassifier(str(path), "cpu", threshold=-1000.0)
+    short, longer = load_audio(write_tone(tmp_path / "a.flac", 300, seconds=0.5)), load_audio(
+        write_tone(tmp_path / "b.flac", 300, seconds=1.5))
+    assert [s.num_tokens for s in classifier.score([short])] == [20]  # 8 * 0.5 + 16
+    scores = classifier.score([short, longer])  # one limit per batch, from its longest member: 8 * 1.5 + 16
+    assert [s.num_tokens for s in scores] == [28, 28] and not any(s.finished for s in scores)
+    assert [p.language for p in classifier.classify([short])] == ["un"]
+
+
 def test_rerun_with_another_threshold_classifies_again(tmp_path, tone_segments, ending_english_checkpoint):
     def languages():
         return {r["audio_lang"] for _, r in iter_jsonl(tmp_path / "out" / "s.jsonl")}

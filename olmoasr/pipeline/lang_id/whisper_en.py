@@ -33,6 +33,10 @@ ENGLISH = "en"
 NOT_CONFIDENTLY_ENGLISH = "un"
 DEFAULT_THRESHOLD = -0.7  # English >= -0.52, non-English <= -0.89 in calibration
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own "this output is looping" limit
+# English speech is 2-5 tokens per second; a decode still going at 8 per second (+ slack) is looping, so it
+# stops there (a looping batch row would otherwise run the whole batch to the model's 224-token limit).
+MAX_TOKENS_PER_SECOND = 8
+TOKEN_SLACK = 16
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class EnglishSpeechScore:
     compression_ratio: float
     no_speech_prob: float
     text: str
-    finished: bool = True  # the model ended the text itself (False: it hit the token limit, i.e. looped)
+    finished: bool = True  # the model ended the text itself (False: it hit the token limit: looping)
+    num_tokens: int = 0
 
     def is_english(self, threshold: float = DEFAULT_THRESHOLD) -> bool:
         return (
@@ -114,7 +119,7 @@ class WhisperEnglishClassifier:
         import torch
 
         from olmoasr.model.decoding import decode
-        from olmoasr.model.features import N_FRAMES, N_SAMPLES, log_mel_spectrogram
+        from olmoasr.model.features import N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram
 
         scores: list[EnglishSpeechScore | None] = [None] * len(waves)
         keep = [i for i, wave in enumerate(waves) if len(wave) > 0]
@@ -127,9 +132,13 @@ class WhisperEnglishClassifier:
             ]
             for i in keep
         ]
+        longest_seconds = min(N_SAMPLES, max(len(waves[i]) for i in keep)) / SAMPLE_RATE
+        token_limit = min(
+            self.model.dims.n_text_ctx // 2,  # DecodingOptions.sample_len's default
+            math.ceil(MAX_TOKENS_PER_SECOND * longest_seconds) + TOKEN_SLACK,
+        )
         with torch.inference_mode():
-            results = decode(self.model, torch.stack(mels), self.options)
-        token_limit = self.model.dims.n_text_ctx // 2  # DecodingOptions.sample_len's default
+            results = decode(self.model, torch.stack(mels), self.options, sample_len=token_limit)
         for i, result in zip(keep, results, strict=True):
             scores[i] = EnglishSpeechScore(
                 float(result.avg_logprob),
@@ -137,6 +146,7 @@ class WhisperEnglishClassifier:
                 float(result.no_speech_prob),
                 result.text,
                 finished=len(result.tokens) < token_limit,
+                num_tokens=len(result.tokens),
             )
         return scores
 
