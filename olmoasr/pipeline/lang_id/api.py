@@ -30,8 +30,9 @@ SUMMARY_NAME = "audio_lang_summary.json"
 
 @dataclass(frozen=True)
 class LangIdOptions:
-    """How to classify. `model`: a Hub repo id or a local directory (voxlingua107), a checkpoint path
-    (whisper); None = the backend's default model."""
+    """How to classify. `model`: a Hub repo id or a local directory (voxlingua107), a multilingual checkpoint
+    (whisper), an English-only checkpoint (whisper-en: labels `en` or `un`, never another language; default
+    the installed offline tiny.en); None = the backend's default model."""
 
     backend: str = "voxlingua107"
     model: str | None = None
