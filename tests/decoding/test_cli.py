@@ -6,6 +6,7 @@ import copy
 import json
 import shutil
 
+import pytest
 import torch
 
 from olmoasr.cli.main import run
@@ -13,7 +14,8 @@ from olmoasr.model.checkpoints import save_model
 from olmoasr.model.tokenizer import get_tokenizer
 
 
-def test_directory_with_a_corrupt_file(tmp_path, model_pair, librivox_utterances, capsys):
+@pytest.mark.parametrize("mode", [[], ["--batched", "--batch-size", "2"]], ids=["sequential", "batched"])
+def test_directory_with_a_corrupt_file(tmp_path, model_pair, librivox_utterances, capsys, mode):
     ours, _ = model_pair
     quick = copy.deepcopy(ours)
     with torch.no_grad():  # make end-of-text likely so each random window stops after a few tokens
