@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -98,7 +97,7 @@ class ModelRecognizer:
         }
         if s.long_beam_size is not None:
             options["beam_size"] = s.long_beam_size
-        if s.long_best_of is not None and (s.long_beam_size is None or _beam_and_best_of_together()):
+        if s.long_best_of is not None:  # the fallback uses beam search at T=0 and best-of sampling above
             options["best_of"] = s.long_best_of
         if s.sample_len is not None:
             options["sample_len"] = s.sample_len
@@ -119,22 +118,6 @@ class ModelRecognizer:
             import torch
 
             torch.cuda.synchronize(self.model.device)
-
-
-@cache
-def _beam_and_best_of_together() -> bool:
-    """Whisper's fallback takes beam_size (used at temperature 0) and best_of (used above 0) together; a
-    decoder whose options reject that pair samples once per hotter temperature instead (warned once)."""
-    from olmoasr.model.decoding import DecodingOptions, DecodingOptionsError
-
-    try:
-        DecodingOptions(beam_size=5, best_of=5)
-    except DecodingOptionsError:
-        from olmoasr.log import warn
-
-        warn("this decoder rejects beam_size with best_of: long-form fallback samples once per temperature")
-        return False
-    return True
 
 
 def load_recognizer(
