@@ -12,6 +12,7 @@ changed (e.g. another `--steps`) is re-run from scratch together with every stag
 from __future__ import annotations
 
 import errno
+import os
 import shlex
 import time
 from collections.abc import Callable
@@ -106,8 +107,9 @@ class _Runner:
         return self.folder / STAGE_DIRS.get(stage_or_name, stage_or_name)
 
     def _key(self, argv: list[str]) -> list[str]:
+        """`argv` with this folder's paths written relative to it, so `./qs` and `/abs/qs` give the same key."""
         prefix = str(self.folder)
-        return [a.replace(prefix, "{qs}") for a in argv]
+        return ["{qs}" + a[len(prefix) :] if a == prefix or a.startswith(prefix + os.sep) else a for a in argv]
 
     def _cli(self, argv: list[str]) -> None:
         """Run one `olmoasr` command in this process, exactly as the console script would."""
@@ -144,7 +146,9 @@ class _Runner:
         """Run (or skip) one stage. `argv`: the olmoasr command; `action`: a library-only step."""
         number = STAGE_DIRS[name].split("_", 1)[0]
         command = f"olmoasr {shlex.join(argv)}" if argv else (describe or title)
-        key = [*self._key(argv or [command]), *key_extra]
+        # what must match for a skip: the command line (paths relative to the folder), or for a library-only
+        # step its name and inputs (never its wording)
+        key = [*(self._key(argv) if argv else [f"library:{name}"]), *key_extra]
         marker = read_marker(self.folder, name)
         outputs_there = all(p.exists() for p in stage_paths(self.folder, name))
         if marker is not None and marker.get("key") == key and not self.rerun_rest and outputs_there:
