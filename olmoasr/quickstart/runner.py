@@ -107,9 +107,19 @@ class _Runner:
         return self.folder / STAGE_DIRS.get(stage_or_name, stage_or_name)
 
     def _key(self, argv: list[str]) -> list[str]:
-        """`argv` with this folder's paths written relative to it, so `./qs` and `/abs/qs` give the same key."""
+        """`argv` with this folder's paths written relative to it (so `./qs` and `/abs/qs` give the same key),
+        without the flags that never change a stage's outputs (progress display, worker count)."""
         prefix = str(self.folder)
-        return ["{qs}" + a[len(prefix) :] if a == prefix or a.startswith(prefix + os.sep) else a for a in argv]
+        key: list[str] = []
+        args = iter(argv)
+        for a in args:
+            if a in ("-q", "--quiet"):
+                continue
+            if a in ("-w", "--workers"):
+                next(args, None)
+                continue
+            key.append("{qs}" + a[len(prefix) :] if a == prefix or a.startswith(prefix + os.sep) else a)
+        return key
 
     def _cli(self, argv: list[str]) -> None:
         """Run one `olmoasr` command in this process, exactly as the console script would."""

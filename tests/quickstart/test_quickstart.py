@@ -148,7 +148,7 @@ def test_rerun_skips_finished_stages(qs, monkeypatch):
     folder, first, _, seconds = qs
     monkeypatch.chdir(folder.parent)  # the same folder spelled as a relative path
     started = time.perf_counter()
-    again = run_quickstart(folder.name, steps=STEPS, micro=True, workers=1, quiet=True)
+    again = run_quickstart(folder.name, steps=STEPS, micro=True, workers=2, quiet=True)  # other workers: same
     assert all(s.skipped for s in again.stages)
     assert time.perf_counter() - started < max(20.0, seconds / 3)
     assert again.eval_after["wer"] == first.eval_after["wer"] and again.funnel == first.funnel
