@@ -20,7 +20,12 @@ def quickstart_command(
     device: str = typer.Option(None, "--device", help="auto, cpu or cuda (default: CUDA when available)."),
     micro: bool = typer.Option(False, "--micro", help="Train a micro model from scratch even if tiny.en is installed."),
     base_model: str = typer.Option(None, "--base-model", help="Fine-tune this checkpoint instead of tiny.en."),
-    lang_backend: str = typer.Option(None, "--lang-backend", help="`tag lang` backend: voxlingua107 or whisper."),
+    lang_backend: str = typer.Option(
+        None,
+        "--lang-backend",
+        help="`tag lang` backend: voxlingua107, whisper or whisper-en (default: voxlingua107 if it loads, "
+        "else the offline whisper-en).",
+    ),
     lang_model: str = typer.Option(None, "--lang-model", help="`tag lang` model: local directory or Hub id."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only the final summary line."),
 ) -> None:

