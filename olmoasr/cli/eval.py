@@ -38,7 +38,12 @@ def _temperatures(value: str | None) -> tuple[float, ...] | None:
 
 def eval_command(
     inputs: list[Path] = typer.Argument(None, help="With --compare: results.json files (or their folders)."),
-    model: str = typer.Option(None, "-m", "--model", help="Model name (tiny ... large-v2), checkpoint path or Hub id."),
+    model: str = typer.Option(
+        None,
+        "-m",
+        "--model",
+        help="Model name (tiny ... large-v2), checkpoint path or Hub id (default: OLMoASR small; offline: tiny.en).",
+    ),
     sets: str = typer.Option(None, "-s", "--sets", help="Comma-separated sets (see --list); long-form: long:NAME."),
     manifest: list[Path] = typer.Option(None, "--manifest", help='JSONL of {"audio": path, "text": reference} lines.'),
     dataset_dir: list[Path] = typer.Option(None, "--dataset-dir", help="Local Hub-format dataset folder."),
@@ -91,7 +96,9 @@ def eval_command(
     if inputs:
         raise UsageError(f"unexpected argument {inputs[0]} (results files are only read with --compare)")
     if not model:
-        raise UsageError("--model is required (a name such as tiny, a checkpoint path, or a Hub id)")
+        from olmoasr.model import default_model_name
+
+        model = default_model_name()  # OLMoASR on the Hub; offline, the installed tiny.en (said in one line)
 
     import torch
 
