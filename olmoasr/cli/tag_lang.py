@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
+
 ORDER = 31  # after `olmoasr.cli.tag`, which creates the `tag` group
 
 EXAMPLE = (
@@ -56,6 +58,10 @@ def tag_lang(
     device: str = typer.Option("auto", "--device", help="auto (GPU when present), cpu, cuda, cuda:N."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: 1 on GPU, one per core on CPU)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
+    executor: str = EXECUTOR,
+    ray_address: str = RAY_ADDRESS,
+    cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     from olmoasr.pipeline.lang_id import LangIdOptions, tag_audio_language
 
@@ -68,7 +74,15 @@ def tag_lang(
         max_batch_seconds=max_batch_seconds,
         threshold=threshold,
     )
-    report = tag_audio_language(segments, output, options, docs=docs, docs_output_dir=docs_out, show_progress=not quiet)
+    report = tag_audio_language(
+        segments,
+        output,
+        options,
+        docs=docs,
+        docs_output_dir=docs_out,
+        show_progress=not quiet,
+        executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+    )
     if not quiet:
         _print_summary(report.summary, output)
     if not report.ok:
