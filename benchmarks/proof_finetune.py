@@ -3,7 +3,7 @@ and on real LibriVox read speech (issue 5: synthetic WER must fall, LibriVox WER
 
     python benchmarks/proof_finetune.py --work ft --run-dir ft/run_lr3e-5 --lr 3e-5 --steps 60 --stop-after 21
     python benchmarks/proof_finetune.py --work ft --run-dir ft/run_lr1e-5 --lr 1e-5 --steps 10
-    python benchmarks/proof_finetune.py --corpus /tmp/olmoasr_synth --utterances 800 --steps 500 --device cuda
+    python benchmarks/proof_finetune.py --corpus benchmarks/.work/synth --utterances 800 --steps 500 --device cuda
 
 One invocation measures one configuration (a CPU step of 8 segments takes ~30-45 s on 2 busy cores); the
 RESULTS.md section tabulates every configuration measured in the same --work folder against the shared baseline.
@@ -105,7 +105,7 @@ def count_segments(segs: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", default="/tmp/olmoasr_synth3000", help="Synthetic corpus (built when absent).")
+    parser.add_argument("--corpus", default="benchmarks/.work/synth3000", help="Synthetic corpus (built when absent).")
     parser.add_argument("--utterances", type=int, default=800, help="Corpus size when it has to be built.")
     parser.add_argument("--work", default="proof_finetune_work", help="Folder for docs, segments, run and evals.")
     parser.add_argument("--run-dir", default=None, help="Training run folder (default WORK/run).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,11 +16,12 @@ def _segment_text(segment: dict) -> str:
     return segment["text"].strip()
 
 
-class ResultWriter:
+class ResultWriter(ABC):
     extension: ClassVar[str]
 
+    @abstractmethod
     def render(self, result: dict[str, Any]) -> str:
-        raise NotImplementedError
+        """The whole output file's text for one transcription result."""
 
     def path_for(self, audio_path: str | Path, output_dir: str | Path) -> Path:
         return Path(output_dir) / f"{Path(audio_path).stem}.{self.extension}"

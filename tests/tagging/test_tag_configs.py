@@ -12,7 +12,7 @@ from olmoasr.errors import ConfigError
 from olmoasr.pipeline.filter_config import BoolEquals, CleanSegContent, InSet, NumericRange, load_filter_config
 from olmoasr.pipeline.tagging import load_tagging_config
 
-SPEC_CONFIGS = Path("/work/shared/spec/configs")
+SPEC_CONFIGS = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "configs"  # ../shared beside the repo
 
 
 def write(tmp_path: Path, text: str, name: str = "cfg.yaml") -> Path:
