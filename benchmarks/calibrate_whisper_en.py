@@ -41,8 +41,7 @@ ESPEAK_TEXTS = {
     "Hij werkt al dertig jaar in dezelfde kleine winkel.",
     "pt": "O mercado da cidade vende frutas frescas e peixe todas as manhãs. "
     "As pessoas conversam enquanto escolhem os melhores produtos.",
-    "pl": "Moja babcia mieszka w małym domu na wsi. "
-    "Każdego lata odwiedzamy ją i pomagamy w ogrodzie.",
+    "pl": "Moja babcia mieszka w małym domu na wsi. Każdego lata odwiedzamy ją i pomagamy w ogrodzie.",
 }
 ENGLISH_TEXT = (
     "The library in our town opens every morning at nine. "
@@ -76,8 +75,9 @@ def sample_shard_segments(work: Path) -> list[tuple[str, str, np.ndarray]]:
             if has_speech(record):
                 pair = pairs[record["id"]]
                 cls = "sample:non_english" if pair["kind"] == "non_english" else "sample:english"
-                out.append((cls, f"{record['seg_id']} {pair['kind']}/{pair['language']}",
-                            load_segment_waveform(record)))
+                out.append(
+                    (cls, f"{record['seg_id']} {pair['kind']}/{pair['language']}", load_segment_waveform(record))
+                )
     return out
 
 
@@ -87,8 +87,13 @@ def espeak_clips(work: Path) -> list[tuple[str, str, np.ndarray]]:
     out = []
     if shutil.which("espeak-ng"):
         for lang, text in ESPEAK_TEXTS.items():
-            out.append(("espeak:non_english", f"espeak-ng {lang}", load_audio(speak("espeak-ng", lang, text,
-                                                                                  work / f"{lang}.wav"))))
+            out.append(
+                (
+                    "espeak:non_english",
+                    f"espeak-ng {lang}",
+                    load_audio(speak("espeak-ng", lang, text, work / f"{lang}.wav")),
+                )
+            )
     for engine, voice in ENGLISH_VOICES:
         if shutil.which(engine):
             path = speak(engine, voice, ENGLISH_TEXT, work / f"en-{engine}-{voice}.wav")
@@ -130,8 +135,10 @@ def main() -> None:
     for start in range(0, len(clips), 4):
         scores += classifier.score([wave for _, _, wave in clips[start : start + 4]])
 
-    rows = ["| class | clip | avg log-prob | compression | ended | no-speech p | label | text |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| class | clip | avg log-prob | compression | ended | no-speech p | label | text |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     by_class: dict[str, list[float]] = {}
     degenerate: list[str] = []
     for (cls, what, _), score in zip(clips, scores, strict=True):
@@ -141,24 +148,29 @@ def main() -> None:
         label = "en" if score.is_english(DEFAULT_THRESHOLD) else "un"
         text = score.text[:60].replace("|", "/")
         ended = "yes" if score.finished else "no"
-        rows.append(f"| {cls} | {what} | {score.avg_logprob:.3f} | {score.compression_ratio:.2f} | {ended} | "
-                    f"{score.no_speech_prob:.3f} | {label} | {text} |")
+        rows.append(
+            f"| {cls} | {what} | {score.avg_logprob:.3f} | {score.compression_ratio:.2f} | {ended} | "
+            f"{score.no_speech_prob:.3f} | {label} | {text} |"
+        )
     summary = ["| class | n | min | median | max |", "|---|---|---|---|---|"]
     for cls, values in sorted(by_class.items()):
-        summary.append(f"| {cls} | {len(values)} | {min(values):.3f} | {statistics.median(values):.3f} | "
-                       f"{max(values):.3f} |")
+        summary.append(
+            f"| {cls} | {len(values)} | {min(values):.3f} | {statistics.median(values):.3f} | {max(values):.3f} |"
+        )
     labelled = [(cls, score.is_english(DEFAULT_THRESHOLD)) for (cls, _, _), score in zip(clips, scores, strict=True)]
     correct = sum(is_en == cls.endswith(":english") for cls, is_en in labelled)
-    body = "\n".join([
-        "Average token log-probability of the English-only model's greedy decode, per segment "
-        "(degenerate outputs, labelled `un` whatever their score: " + (", ".join(degenerate) or "none") + ").",
-        "",
-        *summary,
-        "",
-        f"Threshold {DEFAULT_THRESHOLD}: {correct}/{len(labelled)} segments labelled right.",
-        "",
-        *rows,
-    ])
+    body = "\n".join(
+        [
+            "Average token log-probability of the English-only model's greedy decode, per segment "
+            "(degenerate outputs, labelled `un` whatever their score: " + (", ".join(degenerate) or "none") + ").",
+            "",
+            *summary,
+            "",
+            f"Threshold {DEFAULT_THRESHOLD}: {correct}/{len(labelled)} segments labelled right.",
+            "",
+            *rows,
+        ]
+    )
     print(body)
     if args.write_results:
         from _results import write_section

@@ -14,8 +14,9 @@ def convert_command(
     source: str = typer.Argument(..., help="Checkpoint to read: a path (any format), a model name or org/repo."),
     destination: str = typer.Argument(..., help="Where to write: a file (openai, safetensors) or a folder."),
     fmt: str = typer.Option("openai", "-f", "--format", help="openai | safetensors | hf | ctranslate2"),
-    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 | bfloat16 (ctranslate2 stores float16 "
-                              "unless float32)."),
+    dtype: str = typer.Option(
+        "float32", "--dtype", help="float32 | float16 | bfloat16 (ctranslate2 stores float16 unless float32)."
+    ),
 ) -> None:
     """Convert a checkpoint, e.g. an OLMoASR training file into a faster-whisper or transformers model.
 

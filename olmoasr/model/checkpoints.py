@@ -63,8 +63,10 @@ def _read(path: Path) -> Checkpoint:
         candidates = sorted(p for p in path.iterdir() if p.suffix in (".pt", ".safetensors"))
         if len(candidates) == 1:
             return _read(candidates[0])
-        raise ValueError("folder is neither a CTranslate2 model (model.bin) nor a transformers model "
-                         "(config.json + model.safetensors), nor holds a single .pt / .safetensors file")
+        raise ValueError(
+            "folder is neither a CTranslate2 model (model.bin) nor a transformers model "
+            "(config.json + model.safetensors), nor holds a single .pt / .safetensors file"
+        )
     if path.suffix == ".safetensors" or _looks_like_safetensors(path):
         if hf_transformers.is_hf_dir(path.parent) and path.name == hf_transformers.WEIGHTS_FILE:
             return _read_hf(path.parent)
@@ -87,8 +89,10 @@ def _read_torch(path: Path) -> Checkpoint:
         dims = infer_dims(state)
         rows = state["decoder.token_embedding.weight"].shape[0]
         if rows == ENGLISH_VOCAB + 1:
-            warn(f"{path}: no dims in the file; reading its {rows}-row embedding as OLMoASR training layout "
-                 "(English vocabulary + padding row)")
+            warn(
+                f"{path}: no dims in the file; reading its {rows}-row embedding as OLMoASR training layout "
+                "(English vocabulary + padding row)"
+            )
             dims = ModelDimensions.from_dict({**dims.to_dict(), "n_vocab": ENGLISH_VOCAB})
     else:
         dims = ModelDimensions.from_dict(dims_dict)
@@ -177,8 +181,10 @@ def model_from_checkpoint(
     expected = set(model.state_dict())
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
-        parts = [f"missing {', '.join(missing[:4])}" if missing else "", f"unexpected {', '.join(unexpected[:4])}"
-                 if unexpected else ""]
+        parts = [
+            f"missing {', '.join(missing[:4])}" if missing else "",
+            f"unexpected {', '.join(unexpected[:4])}" if unexpected else "",
+        ]
         raise ValueError("weights do not fit a Whisper network: " + "; ".join(p for p in parts if p))
     for name, tensor in model.state_dict().items():
         if tuple(state[name].shape) != tuple(tensor.shape):
@@ -233,13 +239,19 @@ def save_model(model: Whisper, path: str | os.PathLike, fmt: str = "openai") -> 
         raise UsageError(f"unknown checkpoint format {fmt!r}; expected one of {', '.join(SAVE_FORMATS)}")
     path = Path(path).expanduser()
     if fmt == "openai":
-        payload = {"dims": model.dims.to_dict(), "model_state_dict": _cpu_state(model),
-                   "alignment_heads": _heads_list(model)}
+        payload = {
+            "dims": model.dims.to_dict(),
+            "model_state_dict": _cpu_state(model),
+            "alignment_heads": _heads_list(model),
+        }
         with atomic_output(path) as tmp:
             torch.save(payload, tmp)
     elif fmt == "safetensors":
-        metadata = {"format": _SAFETENSORS_FORMAT_TAG, "dims": json.dumps(model.dims.to_dict()),
-                    "alignment_heads": json.dumps(_heads_list(model))}
+        metadata = {
+            "format": _SAFETENSORS_FORMAT_TAG,
+            "dims": json.dumps(model.dims.to_dict()),
+            "alignment_heads": json.dumps(_heads_list(model)),
+        }
         with atomic_output(path) as tmp:
             save_file(_cpu_state(model), str(tmp), metadata=metadata)
     elif fmt == "hf":
@@ -269,33 +281,40 @@ def _write_hf(model: Whisper, directory: Path) -> None:
     save_file(weights, str(directory / hf_transformers.WEIGHTS_FILE), metadata={"format": "pt"})
     generation = hf_transformers.generation_config_for(tokenizer, _heads_list(model), model.dims.n_text_ctx)
     _write_json(directory / hf_transformers.GENERATION_CONFIG_FILE, generation)
-    _write_json(directory / "preprocessor_config.json", {
-        "feature_extractor_type": "WhisperFeatureExtractor",
-        "feature_size": model.dims.n_mels,
-        "sampling_rate": 16000,
-        "hop_length": 160,
-        "n_fft": 400,
-        "chunk_length": 30,
-        "n_samples": 480000,
-        "nb_max_frames": 3000,
-        "padding_side": "right",
-        "padding_value": 0.0,
-        "return_attention_mask": False,
-    })
+    _write_json(
+        directory / "preprocessor_config.json",
+        {
+            "feature_extractor_type": "WhisperFeatureExtractor",
+            "feature_size": model.dims.n_mels,
+            "sampling_rate": 16000,
+            "hop_length": 160,
+            "n_fft": 400,
+            "chunk_length": 30,
+            "n_samples": 480000,
+            "nb_max_frames": 3000,
+            "padding_side": "right",
+            "padding_value": 0.0,
+            "return_attention_mask": False,
+        },
+    )
     _write_json(directory / hf_transformers.CONFIG_FILE, hf_transformers.config_for(model.dims, tokenizer))
 
 
 def _write_ctranslate2(model: Whisper, directory: Path) -> None:
     tokenizer = model.tokenizer()
     state = _cpu_state(model)
-    ctranslate2.write_model_bin(directory / ctranslate2.MODEL_FILE, model.dims, state,
-                                float16=model.dtype != torch.float32)
-    _write_json(directory / "config.json", {
-        "alignment_heads": _heads_list(model),
-        "lang_ids": list(tokenizer.all_language_tokens) if model.is_multilingual else [],
-        "suppress_ids": list(tokenizer.non_speech_tokens),
-        "suppress_ids_begin": [tokenizer.encode(" ")[0], tokenizer.eot],
-    })
+    ctranslate2.write_model_bin(
+        directory / ctranslate2.MODEL_FILE, model.dims, state, float16=model.dtype != torch.float32
+    )
+    _write_json(
+        directory / "config.json",
+        {
+            "alignment_heads": _heads_list(model),
+            "lang_ids": list(tokenizer.all_language_tokens) if model.is_multilingual else [],
+            "suppress_ids": list(tokenizer.non_speech_tokens),
+            "suppress_ids_begin": [tokenizer.encode(" ")[0], tokenizer.eot],
+        },
+    )
     vocabulary = ctranslate2.byte_level_vocabulary(tokenizer)
     (directory / "vocabulary.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
 

@@ -160,7 +160,9 @@ def default_model_name(preferred: str = DEFAULT_MODEL, download_root: str | os.P
     if _cached(preferred, download_root) or (not _is_offline_env() and _reachable(preferred)):
         return preferred
     if offline_model_path() is not None:
-        warn(f"Hugging Face Hub unreachable: using the installed Whisper tiny.en weights ({OFFLINE_MODEL}) "
-             f"instead of OLMoASR {preferred}")
+        warn(
+            f"Hugging Face Hub unreachable: using the installed Whisper tiny.en weights ({OFFLINE_MODEL}) "
+            f"instead of OLMoASR {preferred}"
+        )
         return OFFLINE_MODEL
     return preferred

@@ -36,8 +36,14 @@ N_TIMESTAMPS = 1501  # <|0.00|> .. <|30.00|>
 # GPT-2's pre-tokenisation pattern (contractions, letters, digits, other symbols, whitespace).
 _GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
-_TASK_TOKENS = ("<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>", "<|nospeech|>",
-                "<|notimestamps|>")
+_TASK_TOKENS = (
+    "<|translate|>",
+    "<|transcribe|>",
+    "<|startoflm|>",
+    "<|startofprev|>",
+    "<|nospeech|>",
+    "<|notimestamps|>",
+)
 
 
 def _load_ranks(vocab_name: str) -> dict[bytes, int]:

@@ -92,9 +92,7 @@ class RayExecutor(BaseExecutor):
         ray = self._connect()
         remote = ray.remote(_run_with_backoff).options(**self._options(stage))
         stage_ref = ray.put(stage)
-        refs = {
-            remote.remote(stage_ref, task, self.max_retries + 1, self.retry_backoff_s): task for task in pending
-        }
+        refs = {remote.remote(stage_ref, task, self.max_retries + 1, self.retry_backoff_s): task for task in pending}
         waiting = list(refs)
         try:
             while waiting:

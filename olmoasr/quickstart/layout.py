@@ -1,11 +1,11 @@
 """The quickstart folder: numbered stage sub-folders, per-stage completion markers, folder and disk checks.
 
-    qs/
-      .quickstart/state.json            marks the folder as a quickstart folder
-      .quickstart/<stage>.done.json     written LAST when a stage finished: its command key and timing
-      configs/                          the train config (and the filter config when audio LID is skipped)
-      00_sample/ 01_docs/ ... 12_transcribe/   one folder per stage (STAGE_DIRS)
-      summary.json                      what `run_quickstart` returns, as JSON
+qs/
+  .quickstart/state.json            marks the folder as a quickstart folder
+  .quickstart/<stage>.done.json     written LAST when a stage finished: its command key and timing
+  configs/                          the train config (and the filter config when audio LID is skipped)
+  00_sample/ 01_docs/ ... 12_transcribe/   one folder per stage (STAGE_DIRS)
+  summary.json                      what `run_quickstart` returns, as JSON
 """
 
 from __future__ import annotations

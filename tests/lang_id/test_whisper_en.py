@@ -117,8 +117,10 @@ def test_decoding_stops_at_a_token_rate_no_speech_reaches(tmp_path):
     torch.manual_seed(0)
     path = save_model(Whisper(ModelDimensions(80, 1500, 16, 2, 1, ENGLISH_VOCAB, 64, 16, 2, 1)), tmp_path / "m.pt")
     classifier = WhisperEnglishClassifier(str(path), "cpu", threshold=-1000.0)
-    short, longer = load_audio(write_tone(tmp_path / "a.flac", 300, seconds=0.5)), load_audio(
-        write_tone(tmp_path / "b.flac", 300, seconds=1.5))
+    short, longer = (
+        load_audio(write_tone(tmp_path / "a.flac", 300, seconds=0.5)),
+        load_audio(write_tone(tmp_path / "b.flac", 300, seconds=1.5)),
+    )
     assert [s.num_tokens for s in classifier.score([short])] == [20]  # 8 * 0.5 + 16
     scores = classifier.score([short, longer])  # one limit per batch, from its longest member: 8 * 1.5 + 16
     assert [s.num_tokens for s in scores] == [28, 28] and not any(s.finished for s in scores)
@@ -138,8 +140,19 @@ def test_rerun_with_another_threshold_classifies_again(tmp_path, tone_segments, 
 
 
 def test_cli_whisper_en_with_threshold(tmp_path, tone_segments, ending_english_checkpoint, capsys):
-    args = ["tag", "lang", str(tmp_path / "segs"), "--backend", "whisper-en", "--model",
-            str(ending_english_checkpoint), "--device", "cpu", "--workers", "1"]
+    args = [
+        "tag",
+        "lang",
+        str(tmp_path / "segs"),
+        "--backend",
+        "whisper-en",
+        "--model",
+        str(ending_english_checkpoint),
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+    ]
     assert run([*args, "-o", str(tmp_path / "lenient"), "--threshold", "-50"]) == 0
     out = capsys.readouterr().out
     assert "audio language of 2 documents" in out and "en" in out
@@ -157,8 +170,21 @@ def test_multilingual_checkpoint_is_rejected_pointing_to_whisper(tmp_path, micro
         _tag(tmp_path, micro_whisper_checkpoints["multilingual"])
     assert "multilingual" in str(err.value) and "--backend whisper " in str(err.value)
     assert "\n" not in str(err.value)
-    code = run(["tag", "lang", str(tmp_path / "segs"), "-o", str(tmp_path / "cli"), "--backend", "whisper-en",
-                "--model", str(micro_whisper_checkpoints["multilingual"]), "--device", "cpu"])
+    code = run(
+        [
+            "tag",
+            "lang",
+            str(tmp_path / "segs"),
+            "-o",
+            str(tmp_path / "cli"),
+            "--backend",
+            "whisper-en",
+            "--model",
+            str(micro_whisper_checkpoints["multilingual"]),
+            "--device",
+            "cpu",
+        ]
+    )
     err_lines = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err_lines) == 1 and "--backend whisper " in err_lines[0]
 

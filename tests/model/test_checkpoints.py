@@ -132,8 +132,9 @@ def test_fsdp_bare_state_dict_without_dims(tmp_path, capsys):
     torch.manual_seed(0)
     model = init_fan_in_gaussian_(Whisper(ModelDimensions(80, 10, 128, 2, 2, 51864, 16, 128, 2, 2))).eval()
     state = _training_checkpoint(model, "_fsdp_wrapped_module.")["model_state_dict"]
-    state = {k.replace("blocks.0.", "blocks.0._fsdp_wrapped_module._checkpoint_wrapped_module."): v
-             for k, v in state.items()}
+    state = {
+        k.replace("blocks.0.", "blocks.0._fsdp_wrapped_module._checkpoint_wrapped_module."): v for k, v in state.items()
+    }
     path = tmp_path / "model_state_latesttrain_00000512_small_fsdp-train_grad-acc_bfloat16.pt"
     torch.save(state, path)
     loaded = load_model(path, device="cpu")

@@ -223,13 +223,16 @@ def _variables_from_state(dims: ModelDimensions, state: dict[str, torch.Tensor])
 
         def fuse(names: list[str], t: str):
             yield f"{t}/weight", np.concatenate([arr(f"{n}.weight") for n in names])
-            biases = [np.zeros(state[f"{n}.weight"].shape[0], np.float32) if n.endswith(".key") else arr(f"{n}.bias")
-                      for n in names]
+            biases = [
+                np.zeros(state[f"{n}.weight"].shape[0], np.float32) if n.endswith(".key") else arr(f"{n}.bias")
+                for n in names
+            ]
             yield f"{t}/bias", np.concatenate(biases)
 
         yield from norm(f"{ours}.attn_ln", f"{theirs}/self_attention/layer_norm")
-        yield from fuse([f"{ours}.attn.query", f"{ours}.attn.key", f"{ours}.attn.value"],
-                        f"{theirs}/self_attention/linear_0")
+        yield from fuse(
+            [f"{ours}.attn.query", f"{ours}.attn.key", f"{ours}.attn.value"], f"{theirs}/self_attention/linear_0"
+        )
         yield from lin(f"{ours}.attn.out", f"{theirs}/self_attention/linear_1")
         if cross:
             yield from norm(f"{ours}.cross_attn_ln", f"{theirs}/attention/layer_norm")

@@ -115,9 +115,7 @@ def tag_audio_language(
     workers = options.workers or _default_workers(device, len(shards))
     backend_name = options.backend if classifier is None else getattr(classifier, "name", "custom")
     threshold = _english_threshold(options.threshold) if options.backend == "whisper-en" else None
-    forget_votes_of_other_settings(
-        output_dir, {"backend": backend_name, "model": model_path, "threshold": threshold}
-    )
+    forget_votes_of_other_settings(output_dir, {"backend": backend_name, "model": model_path, "threshold": threshold})
 
     started = time.perf_counter()
     on_gpu = device.startswith("cuda")

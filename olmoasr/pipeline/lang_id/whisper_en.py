@@ -87,8 +87,9 @@ def resolve_english_checkpoint(model: str | None) -> str:
 
 def check_threshold(threshold: float) -> float:
     if not math.isfinite(threshold) or threshold >= 0:
-        raise UsageError(f"--threshold {threshold}: an average log-probability, a negative number (default "
-                         f"{DEFAULT_THRESHOLD})")
+        raise UsageError(
+            f"--threshold {threshold}: an average log-probability, a negative number (default {DEFAULT_THRESHOLD})"
+        )
     return threshold
 
 
