@@ -178,7 +178,7 @@ def render(
 ) -> str:
     words = lv_before["reference_words"]
     lines = [
-        f"`{args.model}` fine-tuned on the synthetic espeak-ng/flite corpus `{corpus}` "
+        f"`{args.model}` fine-tuned on a synthetic espeak-ng/flite corpus (`scripts/make_sample_data.py corpus`) "
         f"({corpus_info['train_utterances']} training utterances, {corpus_info['train_seconds'] / 3600:.1f} h, in "
         f"{n_segments} segments of <= 30 s), AdamW with linear lr decay over the scheduled steps, fp32 on "
         f"{args.device}, held-out WER by greedy short-form decoding (`olmoasr eval --manifest`, Whisper English "

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
+from olmoasr.cli._stage_options import (
+    CPUS_PER_TASK,
+    EXECUTOR,
+    GPUS_PER_TASK,
+    QUIET,
+    RAY_ADDRESS,
+    WORKERS,
+    executor_from_options,
+)
 from olmoasr.errors import OlmoasrError
 
 ORDER = 40
@@ -25,8 +33,8 @@ def filter_command(
     missing: str = typer.Option(
         "drop", "--missing", help="A record without a tested field: `drop` (counted as missing:<field>) or `pass`."
     ),
-    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    workers: int = WORKERS,
+    quiet: bool = QUIET,
     executor: str = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
+from olmoasr.cli._stage_options import (
+    CPUS_PER_TASK,
+    EXECUTOR,
+    GPUS_PER_TASK,
+    QUIET,
+    RAY_ADDRESS,
+    WORKERS,
+    executor_from_options,
+)
 from olmoasr.errors import OlmoasrError
 
 ORDER = 10
@@ -63,8 +71,8 @@ def _print_summary(title: str, report, output: Path) -> None:
 def jsonl_command(
     raw_dir: Path = typer.Argument(..., help="Folder holding shard folders of <pair_id>/ pairs (any depth)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder for <shard>.jsonl.gz document shards."),
-    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    workers: int = WORKERS,
+    quiet: bool = QUIET,
     executor: str = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,
@@ -107,8 +115,8 @@ def segment_command(
     segments_per_container: int = typer.Option(
         1000, "--segments-per-container", help="Segments per FLAC tar container."
     ),
-    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    workers: int = WORKERS,
+    quiet: bool = QUIET,
     executor: str = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import typer
 
-from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
+from olmoasr.cli._stage_options import (
+    CPUS_PER_TASK,
+    EXECUTOR,
+    GPUS_PER_TASK,
+    QUIET,
+    RAY_ADDRESS,
+    WORKERS,
+    executor_from_options,
+)
 from olmoasr.errors import OlmoasrError
 
 ORDER = 30
@@ -41,8 +49,8 @@ def tag_doc(
     input_path: Path = typer.Argument(..., help="Document JSONL shards (`prep jsonl` output): a directory or a file."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
     config: str = typer.Option("main_tagging", "-c", "--config", help=CONFIG_HELP),
-    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    workers: int = WORKERS,
+    quiet: bool = QUIET,
     executor: str = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,
@@ -70,8 +78,8 @@ def tag_seg(
     input_path: Path = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
     output: Path = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
     config: str = typer.Option("main_tagging_seg", "-c", "--config", help=CONFIG_HELP),
-    workers: int = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    workers: int = WORKERS,
+    quiet: bool = QUIET,
     executor: str = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from olmoasr.cli._executor_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
+from olmoasr.cli._stage_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
 
 ORDER = 31  # after `olmoasr.cli.tag`, which creates the `tag` group
 

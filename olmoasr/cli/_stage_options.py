@@ -1,4 +1,5 @@
-"""The executor options every data-stage command shares: `--executor local|ray`, `--ray-address`, ...
+"""The options every shard-parallel data-stage command shares: `--workers`, `--quiet`, `--executor local|ray`,
+`--ray-address`, `--cpus-per-task`, `--gpus-per-task`.
 
 Each command declares these parameters with the defaults below and calls `executor_from_options(...)`;
 the library functions take the resulting executor (None = the local process pool).
@@ -10,6 +11,8 @@ import typer
 
 from olmoasr.pipeline.executor import BaseExecutor, make_executor
 
+WORKERS = typer.Option(None, "-w", "--workers", help="Worker processes (default: all cores).")
+QUIET = typer.Option(False, "-q", "--quiet", help="No progress bar.")
 EXECUTOR = typer.Option(
     "local",
     "--executor",
