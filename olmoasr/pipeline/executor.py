@@ -179,9 +179,14 @@ class BaseExecutor:
             if task.num_parts == 1:
                 merge_stats(report.stats, stats)
                 return
+            # Several parts of one shard can report done after all their markers exist (a pool returns
+            # finished futures in batches): the shard is merged and counted once.
+            if task.shard in finished_shards:
+                return
             merged = _finish_shard_if_complete(stage, task)
             if merged is not None:
                 merge_stats(report.stats, merged)
+                finished_shards.add(task.shard)
 
         with _Progress(stage.name, pending, self.show_progress) as bar:
             self._execute(stage, pending, bar, task_done, record_failure)

@@ -87,3 +87,42 @@ def test_output_without_marker_is_redone(tmp_path):
     report = LocalExecutor(workers=1, show_progress=False).run(stage)
     assert report.tasks_run == 1
     assert [r["n"] for _, r in iter_jsonl(stage.output_dir / "shard_00000.jsonl")] == [0, 2, 4, 6, 8]
+
+
+@dataclass
+class PartsStage:
+    """Toy stage with one shard split into three parts; counts how often the parts are merged."""
+
+    output_dir: Path
+    name: str = "parts"
+    merges: int = 0
+
+    def plan(self):
+        return [ShardTask("shard_00000", (), part=k, num_parts=3) for k in range(3)]
+
+    def run_task(self, task, progress):
+        return {"records": 2}
+
+    def merge_parts(self, shard, num_parts):
+        self.merges += 1
+        return {"records": 2 * num_parts, "shards": 1}
+
+
+class BatchedExecutor(LocalExecutor):
+    """Runs every task, then reports them all done: what a pool does when futures finish together."""
+
+    def _execute(self, stage, pending, bar, task_done, record_failure):
+        from olmoasr.pipeline.executor import execute_task
+
+        results = [(task, execute_task(stage, task)) for task in pending]
+        for task, stats in results:
+            task_done(task, stats)
+
+
+def test_a_split_shard_whose_parts_finish_together_is_counted_once(tmp_path):
+    stage = PartsStage(tmp_path / "out")
+    report = BatchedExecutor(workers=1, show_progress=False).run(stage)
+    assert report.tasks_run == 3 and stage.merges == 1
+    assert report.stats == {"records": 6, "shards": 1}
+    again = BatchedExecutor(workers=1, show_progress=False).run(stage)
+    assert again.tasks_run == 0 and again.stats == report.stats
