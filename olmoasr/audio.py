@@ -8,6 +8,7 @@ to 1 LSB); `channel=N` picks one channel instead.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Iterator
@@ -18,10 +19,11 @@ import av
 import numpy as np
 
 from olmoasr.errors import AudioError
+from olmoasr.io.storage import as_path, is_remote, is_url
 
 SAMPLE_RATE = 16000
 
-AudioSource = str | os.PathLike[str] | bytes | BinaryIO
+AudioSource = str | os.PathLike[str] | bytes | BinaryIO  # or a UPath (object storage)
 
 AUDIO_EXTENSIONS = frozenset(
     {
@@ -52,26 +54,40 @@ AUDIO_EXTENSIONS = frozenset(
 
 
 def is_media_file(path: str | os.PathLike[str]) -> bool:
-    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+    return os.path.splitext(str(path))[1].lower() in AUDIO_EXTENSIONS
 
 
 def _name(source: AudioSource) -> str:
     if isinstance(source, bytes):
         return "<bytes>"
-    if isinstance(source, str | os.PathLike):
-        return os.fspath(source)
+    if isinstance(source, str | os.PathLike) or is_remote(source):
+        return str(source)
     return getattr(source, "name", "<stream>")
 
 
-def _open(source: AudioSource) -> av.container.InputContainer:
+@contextlib.contextmanager
+def open_container(source: AudioSource) -> Iterator[av.container.InputContainer]:
+    """An opened PyAV container with at least one audio stream; typed `AudioError`s for what a user can
+    fix. A URL (`s3://...`) is read as a stream through fsspec."""
     name = _name(source)
-    if isinstance(source, str | os.PathLike):
+    stream_in: BinaryIO | None = None
+    if is_remote(source) or (isinstance(source, str) and is_url(source)):
+        path = as_path(source)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise AudioError(name, "missing_audio", "audio file not found") from None
+        if size == 0:
+            raise AudioError(name, "empty_audio", "audio file is empty (0 bytes)")
+        stream_in = path.open("rb")
+        target: str | BinaryIO = stream_in
+    elif isinstance(source, str | os.PathLike):
         path = Path(source)
         if not path.exists():
             raise AudioError(name, "missing_audio", "audio file not found")
         if path.is_file() and path.stat().st_size == 0:
             raise AudioError(name, "empty_audio", "audio file is empty (0 bytes)")
-        target: str | BinaryIO = os.fspath(path)
+        target = os.fspath(path)
     elif isinstance(source, bytes):
         if not source:
             raise AudioError(name, "empty_audio", "audio data is empty (0 bytes)")
@@ -79,13 +95,17 @@ def _open(source: AudioSource) -> av.container.InputContainer:
     else:
         target = source
     try:
-        container = av.open(target, mode="r", metadata_errors="ignore")
-    except (av.error.FFmpegError, OSError, ValueError) as err:
-        raise AudioError(name, "corrupt_audio", f"cannot open audio ({_short(err)})") from None
-    if not container.streams.audio:
-        container.close()
-        raise AudioError(name, "no_audio_stream", "file has no audio stream")
-    return container
+        try:
+            container = av.open(target, mode="r", metadata_errors="ignore")
+        except (av.error.FFmpegError, OSError, ValueError) as err:
+            raise AudioError(name, "corrupt_audio", f"cannot open audio ({_short(err)})") from None
+        with container:
+            if not container.streams.audio:
+                raise AudioError(name, "no_audio_stream", "file has no audio stream")
+            yield container
+    finally:
+        if stream_in is not None:
+            stream_in.close()
 
 
 def _short(err: BaseException) -> str:
@@ -96,7 +116,7 @@ def _short(err: BaseException) -> str:
 def probe_duration(source: AudioSource) -> float:
     """Audio duration in seconds from the container header (no decoding when the header knows it)."""
     name = _name(source)
-    with _open(source) as container:
+    with open_container(source) as container:
         stream = container.streams.audio[0]
         if stream.duration is not None and stream.time_base is not None:
             duration = float(stream.duration * stream.time_base)
@@ -123,7 +143,7 @@ def iter_audio(
     Memory stays bounded by one decoded frame, whatever the file's length.
     """
     name = _name(source)
-    with _open(source) as container:
+    with open_container(source) as container:
         stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
         n_channels = stream.codec_context.channels or 1

@@ -54,7 +54,9 @@ def print_tag_summary(summary: dict[str, Any], report: Any, summary_file: Path) 
         console.print(f"[red]failed[/red] {key}: {message}")
 
 
-def print_funnel(funnel: dict[str, Any], output: Path) -> None:
+def print_funnel(funnel: dict[str, Any], output: str | Path) -> None:
+    from olmoasr.io.storage import as_path
+
     console = stdout_console()
     table = Table(title=f"filter · {funnel['config']}")
     for column in ("step", "records", "% of previous", "hours", "% of previous (h)"):
@@ -72,7 +74,7 @@ def print_funnel(funnel: dict[str, Any], output: Path) -> None:
     console.print(f"drop reasons: {reasons}")
     if funnel["malformed_lines"]:
         console.print(f"malformed lines skipped: {int(funnel['malformed_lines']):,}")
-    console.print(f"funnel: {output / 'filter_funnel.json'}")
+    console.print(f"funnel: {as_path(output) / 'filter_funnel.json'}")
     for failure in funnel.get("failed_shards", []):
         console.print(f"[red]failed[/red] {failure['shard']}: {failure['error']}")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from olmoasr.cli._stage_options import (
@@ -21,15 +19,15 @@ ORDER = 40
 
 
 def filter_command(
-    input_path: Path = typer.Argument(..., help="Tagged JSONL shards: a directory or a file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output directory for the kept records."),
+    input_path: str = typer.Argument(..., help="Tagged JSONL shards: a directory or a file."),
+    output: str = typer.Option(..., "-o", "--output", help="Output directory for the kept records."),
     config: str = typer.Option(
         "text_heurs_seg_edit_dist_edit_dist",
         "-c",
         "--config",
         help="Filter YAML: a path or a shipped name (e.g. lang_align, seg_edit_dist_0.7_edit_dist_0.5).",
     ),
-    rejects: Path = typer.Option(None, "--rejects", help="Also write dropped records here, with `_drop_reason`."),
+    rejects: str = typer.Option(None, "--rejects", help="Also write dropped records here, with `_drop_reason`."),
     missing: str = typer.Option(
         "drop", "--missing", help="A record without a tested field: `drop` (counted as missing:<field>) or `pass`."
     ),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from olmoasr.cli._stage_options import (
@@ -26,7 +24,7 @@ prep_app = typer.Typer(
 )
 
 
-def _print_summary(title: str, report, output: Path) -> None:
+def _print_summary(title: str, report, output: str) -> None:
     from rich.table import Table
 
     from olmoasr.console import stdout_console
@@ -69,8 +67,8 @@ def _print_summary(title: str, report, output: Path) -> None:
 
 @prep_app.command("jsonl")
 def jsonl_command(
-    raw_dir: Path = typer.Argument(..., help="Folder holding shard folders of <pair_id>/ pairs (any depth)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output folder for <shard>.jsonl.gz document shards."),
+    raw_dir: str = typer.Argument(..., help="Folder holding shard folders of <pair_id>/ pairs (any depth)."),
+    output: str = typer.Option(..., "-o", "--output", help="Output folder for <shard>.jsonl.gz document shards."),
     workers: int = WORKERS,
     quiet: bool = QUIET,
     executor: str = EXECUTOR,
@@ -101,8 +99,8 @@ def jsonl_command(
 
 @prep_app.command("segment")
 def segment_command(
-    docs_dir: Path = typer.Argument(..., help="Document JSONL shards (from `prep jsonl`): a folder or a file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output folder for segment shards and audio containers."),
+    docs_dir: str = typer.Argument(..., help="Document JSONL shards (from `prep jsonl`): a folder or a file."),
+    output: str = typer.Option(..., "-o", "--output", help="Output folder for segment shards and audio containers."),
     text_only: bool = typer.Option(
         False, "--text-only", help="Segment transcripts only; records point at the source audio and its window."
     ),

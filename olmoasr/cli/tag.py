@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from olmoasr.cli._stage_options import (
@@ -33,7 +31,7 @@ CONFIG_HELP = "Tagging YAML: a path, or a shipped name (main_tagging, main_taggi
 
 
 def _run(
-    level: str, input_path: Path, output: Path, config: str, workers: int | None, quiet: bool, executor=None
+    level: str, input_path: str, output: str, config: str, workers: int | None, quiet: bool, executor=None
 ) -> None:
     from olmoasr.cli._tag_filter_tables import print_tag_summary
     from olmoasr.pipeline.tagging import run_tagging, summary_path
@@ -46,8 +44,8 @@ def _run(
 
 @tag_app.command("doc")
 def tag_doc(
-    input_path: Path = typer.Argument(..., help="Document JSONL shards (`prep jsonl` output): a directory or a file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
+    input_path: str = typer.Argument(..., help="Document JSONL shards (`prep jsonl` output): a directory or a file."),
+    output: str = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
     config: str = typer.Option("main_tagging", "-c", "--config", help=CONFIG_HELP),
     workers: int = WORKERS,
     quiet: bool = QUIET,
@@ -75,8 +73,8 @@ def tag_doc(
 
 @tag_app.command("seg")
 def tag_seg(
-    input_path: Path = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
+    input_path: str = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
+    output: str = typer.Option(..., "-o", "--output", help="Output directory (same shard names, tags added)."),
     config: str = typer.Option("main_tagging_seg", "-c", "--config", help=CONFIG_HELP),
     workers: int = WORKERS,
     quiet: bool = QUIET,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from olmoasr.cli._stage_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
@@ -26,8 +24,8 @@ WHISPER_EN_NOTE = (
 
 
 def tag_lang(
-    segments: Path = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output directory: the same shards with `audio_lang`."),
+    segments: str = typer.Argument(..., help="Segment JSONL shards (`prep segment` output): a directory or a file."),
+    output: str = typer.Option(..., "-o", "--output", help="Output directory: the same shards with `audio_lang`."),
     backend: str = typer.Option(
         "voxlingua107",
         "--backend",
@@ -47,8 +45,8 @@ def tag_lang(
         help="whisper-en only: average token log-probability above which a segment counts as English "
         "(default -0.7, calibrated on tiny.en).",
     ),
-    docs: Path | None = typer.Option(None, "--docs", help="Document JSONL shards to tag with the same `audio_lang`."),
-    docs_out: Path | None = typer.Option(None, "--docs-out", help="Output directory for the tagged document shards."),
+    docs: str | None = typer.Option(None, "--docs", help="Document JSONL shards to tag with the same `audio_lang`."),
+    docs_out: str | None = typer.Option(None, "--docs-out", help="Output directory for the tagged document shards."),
     batch_size: int = typer.Option(32, "--batch-size", help="Segments per model batch."),
     max_batch_seconds: float | None = typer.Option(
         None,
@@ -89,7 +87,7 @@ def tag_lang(
         raise typer.Exit(1)
 
 
-def _print_summary(summary: dict, output: Path) -> None:
+def _print_summary(summary: dict, output: str) -> None:
     from rich.table import Table
 
     from olmoasr.console import stdout_console
@@ -128,7 +126,9 @@ def _print_summary(summary: dict, output: Path) -> None:
     )
     for failure in summary["failed_shards"]:
         console.print(f"[red]failed[/red] {failure['stage']} {failure['shard']}: {failure['error']}")
-    console.print(f"summary: {output / 'audio_lang_summary.json'}")
+    from olmoasr.io.storage import as_path
+
+    console.print(f"summary: {as_path(output) / 'audio_lang_summary.json'}")
 
 
 def register(app: typer.Typer) -> None:

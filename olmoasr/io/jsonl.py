@@ -17,6 +17,7 @@ from typing import IO, Any
 import orjson
 
 from olmoasr.io.atomic import temporary_sibling
+from olmoasr.io.storage import AnyPath, as_path, is_remote, open_input, upload, upload_temporary
 from olmoasr.log import warn
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz")
@@ -45,9 +46,10 @@ def strip_jsonl_suffix(name: str) -> str:
     return Path(name).stem
 
 
-def jsonl_files(path: str | os.PathLike[str]) -> list[Path]:
-    """A JSONL file itself, or every JSONL file under a directory (recursively, sorted, no hidden files)."""
-    root = Path(path)
+def jsonl_files(path: str | os.PathLike[str] | AnyPath) -> list[AnyPath]:
+    """A JSONL file itself, or every JSONL file under a directory (recursively, sorted, no hidden files).
+    Local paths give `Path`s; URLs (`s3://...`) give `UPath`s."""
+    root = as_path(path)
     if root.is_file():
         return [root]
     if not root.is_dir():
@@ -55,25 +57,41 @@ def jsonl_files(path: str | os.PathLike[str]) -> list[Path]:
     found = [
         p
         for p in root.rglob("*")
-        if p.is_file()
-        and p.name.endswith(JSONL_SUFFIXES)
+        if p.name.endswith(JSONL_SUFFIXES)
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and p.is_file()
     ]
-    return sorted(found)
+    return sorted(found, key=lambda p: p.parts)
 
 
-def open_text_read(path: str | os.PathLike[str]) -> IO[bytes]:
-    """Open a possibly compressed file for streaming binary reads, decompressing by suffix."""
-    name = str(path)
+class _ClosingGzipFile(gzip.GzipFile):
+    """A gzip reader over an open stream that closes the stream too (gzip.open does so only for names)."""
+
+    def __init__(self, raw: IO[bytes]):
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+def open_text_read(path: str | os.PathLike[str] | AnyPath) -> IO[bytes]:
+    """Open a possibly compressed file (local or object storage) for streaming binary reads, decompressing
+    by suffix."""
+    source = as_path(path)
+    name = str(source)
+    raw = open_input(source)
     if name.endswith(".gz"):
-        return gzip.open(name, "rb")
+        return _ClosingGzipFile(raw)
     if name.endswith(".zst"):
         import zstandard
 
-        raw = open(name, "rb")  # noqa: SIM115 - closed with the reader below
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
         return io.BufferedReader(reader)
-    return open(name, "rb")  # noqa: SIM115
+    return raw
 
 
 def iter_jsonl(
@@ -150,12 +168,16 @@ class JsonlWriter:
     """Streaming JSONL writer; compression by suffix; atomic: the final name appears only on `close()`.
 
     Use as a context manager. If the block raises, the temporary file is removed and nothing appears.
+    On object storage the temporary file is local and is uploaded whole by `close()`.
     """
 
-    def __init__(self, path: str | os.PathLike[str], compresslevel: int = 6):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = temporary_sibling(self.path)
+    def __init__(self, path: str | os.PathLike[str] | AnyPath, compresslevel: int = 6):
+        self.path = as_path(path)
+        if is_remote(self.path):
+            self._tmp = upload_temporary(self.path.name)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = temporary_sibling(self.path)
         self._raw = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
         name = self.path.name
         self._zstd_writer = None
@@ -190,7 +212,13 @@ class JsonlWriter:
         self._raw.flush()
         os.fsync(self._raw.fileno())
         self._raw.close()
-        os.replace(self._tmp, self.path)
+        if is_remote(self.path):
+            try:
+                upload(self._tmp, self.path)
+            finally:
+                self._tmp.unlink(missing_ok=True)
+        else:
+            os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
         if self._closed:

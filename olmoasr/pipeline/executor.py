@@ -29,6 +29,7 @@ import orjson
 
 from olmoasr.errors import OlmoasrError, UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
+from olmoasr.io.storage import as_path, ensure_dir
 
 Stats = dict[str, float]
 ProgressFn = Callable[[int], None]
@@ -90,7 +91,8 @@ def merge_stats(into: Stats, other: Stats) -> Stats:
 
 
 def marker_path(output_dir: Path, stage: str, task_key: str) -> Path:
-    return Path(output_dir) / MARKER_DIR / stage / f"{task_key}.done.json"
+    """Local `Path` or object-storage `UPath`, like the output directory."""
+    return as_path(output_dir) / MARKER_DIR / stage / f"{task_key}.done.json"
 
 
 def read_marker(path: Path) -> Stats | None:
@@ -164,7 +166,7 @@ class BaseExecutor:
     def run(self, stage: Stage) -> StageReport:
         started = time.perf_counter()
         report = StageReport(stage=stage.name)
-        Path(stage.output_dir).mkdir(parents=True, exist_ok=True)
+        ensure_dir(as_path(stage.output_dir))
         remove_stale_temporaries(stage.output_dir)
         tasks = stage.plan()
         report.tasks_total = len(tasks)

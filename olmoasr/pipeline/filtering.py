@@ -19,6 +19,7 @@ import orjson
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter
+from olmoasr.io.storage import AnyPath, absolute, as_path
 from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.filter_config import MISSING_POLICIES, FilterConfig, FilterStep, load_filter_config
 from olmoasr.pipeline.shard_parts import (
@@ -26,9 +27,10 @@ from olmoasr.pipeline.shard_parts import (
     merge_part_files,
     merged_part_stats,
     plan_record_tasks,
+    plan_shards,
     task_output_path,
 )
-from olmoasr.pipeline.tagging import OUTPUT_GZIP_LEVEL, PROGRESS_EVERY, plan_shards, worker_count
+from olmoasr.pipeline.tagging import OUTPUT_GZIP_LEVEL, PROGRESS_EVERY, worker_count
 from olmoasr.schema import record_duration_s
 
 FUNNEL_FILE = "filter_funnel.json"
@@ -49,18 +51,18 @@ def apply_filters(
 class FilterStage:
     """Executor stage: one task per input shard; kept records keep the shard's name."""
 
-    input_path: Path
-    output_dir: Path
+    input_path: AnyPath
+    output_dir: AnyPath
     config: FilterConfig
     missing: str = "drop"
-    rejects_dir: Path | None = None
+    rejects_dir: AnyPath | None = None
     name: str = ""
     workers: int = 1
 
     def __post_init__(self) -> None:
-        self.input_path = Path(self.input_path)
-        self.output_dir = Path(self.output_dir)
-        self.rejects_dir = Path(self.rejects_dir) if self.rejects_dir is not None else None
+        self.input_path = as_path(self.input_path)
+        self.output_dir = as_path(self.output_dir)
+        self.rejects_dir = as_path(self.rejects_dir) if self.rejects_dir is not None else None
         if self.missing not in MISSING_POLICIES:
             raise UsageError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
         if not self.name:
@@ -175,10 +177,12 @@ class FilterRunSummary:
         return self.report.ok
 
 
-def _check_rejects_dir(input_path: Path, output_dir: Path, rejects_dir: Path) -> None:
-    rejects = rejects_dir.resolve()
+def _check_rejects_dir(input_path: AnyPath, output_dir: AnyPath, rejects_dir: AnyPath) -> None:
+    rejects = absolute(rejects_dir)
     for other, what in ((output_dir, "output"), (input_path, "input")):
-        other = other.resolve()
+        other = absolute(other)
+        if type(other) is not type(rejects):
+            continue
         if rejects == other or other in rejects.parents or rejects in other.parents:
             raise UsageError(f"{rejects_dir}: the rejects directory must be apart from the {what} directory")
 
@@ -196,16 +200,16 @@ def filter_records(
     """Filter tagged records with a config (name of a shipped one or a path); see the module docstring."""
     if not isinstance(config, FilterConfig):
         config = load_filter_config(config)
-    if rejects_dir is not None:
-        _check_rejects_dir(Path(input_path), Path(output_dir), Path(rejects_dir))
-        remove_stale_temporaries(rejects_dir)  # left by a killed run (the executor cleans the output dir)
-    rejects = Path(rejects_dir) if rejects_dir else None
+    rejects = as_path(rejects_dir) if rejects_dir else None
+    if rejects is not None:
+        _check_rejects_dir(as_path(input_path), as_path(output_dir), rejects)
+        remove_stale_temporaries(rejects)  # left by a killed run (the executor cleans the output dir)
     stage = FilterStage(
-        Path(input_path), Path(output_dir), config, missing, rejects, workers=worker_count(workers, executor)
+        as_path(input_path), as_path(output_dir), config, missing, rejects, workers=worker_count(workers, executor)
     )
     report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
     result = funnel(report.stats, config)
     result["missing_policy"] = missing
     result["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
-    atomic_write_bytes(Path(output_dir) / FUNNEL_FILE, orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    return FilterRunSummary(report=report, config=config, output_dir=Path(output_dir), funnel=result)
+    atomic_write_bytes(as_path(output_dir) / FUNNEL_FILE, orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return FilterRunSummary(report=report, config=config, output_dir=as_path(output_dir), funnel=result)

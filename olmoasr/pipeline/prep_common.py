@@ -10,8 +10,6 @@ read it) and `merge_parts` concatenates them in part order (gzip members concate
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from olmoasr.io.atomic import atomic_output, atomic_write_bytes
+from olmoasr.io.storage import remove
 from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path, merge_stats, read_marker
 
 RECORDS_SUFFIX = ".jsonl.gz"
@@ -71,8 +70,7 @@ class Rejects:
 
     def write(self, path: Path) -> None:
         if not self.rows:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            remove(path)
             return
         atomic_write_bytes(path, (REJECTS_HEADER + "".join(self.rows)).encode("utf-8"))
 
@@ -107,24 +105,22 @@ def merge_part_outputs(output_dir: Path, stage: str, shard: str, num_parts: int)
     if all(p.records.exists() for p in parts):
         with atomic_output(final.records) as tmp, open(tmp, "wb") as out:
             for part in parts:
-                with open(part.records, "rb") as fh:
+                with part.records.open("rb") as fh:
                     shutil.copyfileobj(fh, out, 1 << 20)
         rejects = [p.rejects for p in parts if p.rejects.exists()]
         if rejects:
             with atomic_output(final.rejects) as tmp, open(tmp, "wb") as out:
                 out.write(REJECTS_HEADER.encode())
                 for path in rejects:
-                    with open(path, "rb") as fh:
+                    with path.open("rb") as fh:
                         fh.readline()
                         shutil.copyfileobj(fh, out)
         else:
-            with contextlib.suppress(FileNotFoundError):
-                final.rejects.unlink()
+            remove(final.rejects)
         write_stats(final.stats, stats)
         for part in parts:
             for path in (part.records, part.rejects, part.stats):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
+                remove(path)
     elif not final.records.exists():
         raise RuntimeError(f"{shard}: part outputs missing and no merged output; delete its markers and re-run")
     return stats

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from olmoasr.audio import is_media_file, probe_duration
 from olmoasr.errors import InputError, UsageError
 from olmoasr.io.jsonl import JsonlWriter
+from olmoasr.io.storage import AnyPath, absolute, as_path, is_remote, location_str
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
@@ -36,10 +38,10 @@ PAIRS_PER_PART = 500
 @dataclass(frozen=True)
 class PairFiles:
     pair_id: str
-    folder: Path
-    audio: tuple[Path, ...]
-    transcript: tuple[Path, ...]
-    machine: tuple[Path, ...]
+    folder: AnyPath
+    audio: tuple[AnyPath, ...]
+    transcript: tuple[AnyPath, ...]
+    machine: tuple[AnyPath, ...]
 
 
 def _classify(name: str) -> tuple[str, str] | None:
@@ -53,50 +55,82 @@ def _classify(name: str) -> tuple[str, str] | None:
     return None
 
 
-def scan_folder(folder: Path) -> list[PairFiles]:
-    """The pairs whose files sit directly in `folder`, sorted by id."""
-    found: dict[str, dict[str, list[Path]]] = defaultdict(lambda: defaultdict(list))
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return []
-    for entry in entries:
-        if entry.name.startswith(".") or not entry.is_file():
-            continue
-        kind_id = _classify(entry.name)
+def _pairs_in(folder: AnyPath, entries: list[tuple[str, AnyPath]]) -> list[PairFiles]:
+    found: dict[str, dict[str, list[AnyPath]]] = defaultdict(lambda: defaultdict(list))
+    for name, path in entries:
+        kind_id = _classify(name)
         if kind_id:
-            found[kind_id[1]][kind_id[0]].append(Path(entry.path))
+            found[kind_id[1]][kind_id[0]].append(path)
     return [
         PairFiles(pid, folder, tuple(f["audio"]), tuple(f["transcript"]), tuple(f["machine"]))
         for pid, f in sorted(found.items())
     ]
 
 
-def find_shards(raw_dir: Path) -> dict[str, list[tuple[str, str]]]:
+def _folder_entries(folder: AnyPath) -> list[tuple[str, AnyPath]]:
+    """(name, path) of the visible files directly in `folder`, sorted by name."""
+    if is_remote(folder):
+        try:
+            infos = folder.fs.ls(folder.path, detail=True)
+        except FileNotFoundError:
+            return []
+        names = (info["name"].rstrip("/").rsplit("/", 1)[-1] for info in infos if info.get("type") == "file")
+        return [(name, folder / name) for name in sorted(names) if not name.startswith(".")]
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    return [(e.name, Path(e.path)) for e in entries if not e.name.startswith(".") and e.is_file()]
+
+
+def scan_folder(folder: AnyPath) -> list[PairFiles]:
+    """The pairs whose files sit directly in `folder`, sorted by id."""
+    return _pairs_in(folder, _folder_entries(folder))
+
+
+def _walk_folders(root: AnyPath) -> Iterator[tuple[AnyPath, list[tuple[str, AnyPath]]]]:
+    """Every folder under `root` (hidden ones skipped) with its visible files. On object storage: one
+    recursive listing, grouped by prefix."""
+    if not is_remote(root):
+        for folder, dirs, _files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            yield Path(folder), _folder_entries(Path(folder))
+        return
+    by_folder: dict[str, list[str]] = defaultdict(list)
+    base = root.path.rstrip("/")
+    for key in root.fs.find(base):
+        parts = key[len(base) :].strip("/").split("/")
+        if parts[-1] and not any(part.startswith(".") for part in parts):
+            by_folder["/".join(parts[:-1])].append(parts[-1])
+    for rel in sorted(by_folder):
+        folder = root / rel if rel else root
+        yield folder, [(name, folder / name) for name in sorted(by_folder[rel])]
+
+
+def find_shards(raw_dir: AnyPath) -> dict[str, list[tuple[str, str]]]:
     """shard name -> sorted [(pair folder, pair id)], for every pair found under `raw_dir`."""
-    by_shard_dir: dict[Path, list[tuple[str, str]]] = defaultdict(list)
-    for root, dirs, _files in os.walk(raw_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        folder = Path(root)
-        pairs = scan_folder(folder)
+    by_shard_dir: dict[str, tuple[AnyPath, list[tuple[str, str]]]] = {}
+    for folder, entries in _walk_folders(raw_dir):
+        pairs = _pairs_in(folder, entries)
         for pair in pairs:
             shard_dir = folder.parent if len(pairs) == 1 and folder != raw_dir else folder
-            by_shard_dir[shard_dir].append((os.fspath(folder), pair.pair_id))
-    names: dict[str, Path] = {}
-    for shard_dir in sorted(by_shard_dir):
+            by_shard_dir.setdefault(str(shard_dir), (shard_dir, []))[1].append((location_str(folder), pair.pair_id))
+    names: dict[str, str] = {}
+    for key in sorted(by_shard_dir, key=lambda k: by_shard_dir[k][0].parts):
+        shard_dir = by_shard_dir[key][0]
         name = shard_dir.name or "shard"
         if name in names:  # two shard folders with one name in different places: name by relative path
-            name = "__".join(shard_dir.resolve().relative_to(raw_dir.resolve()).parts) or name
-        names[name] = shard_dir
-    return {name: sorted(by_shard_dir[d]) for name, d in names.items()}
+            name = "__".join(absolute(shard_dir).relative_to(absolute(raw_dir)).parts) or name
+        names[name] = key
+    return {name: sorted(by_shard_dir[key][1]) for name, key in names.items()}
 
 
-def _pick_transcript(paths: tuple[Path, ...]) -> Path | None:
+def _pick_transcript(paths: tuple[AnyPath, ...]) -> AnyPath | None:
     preferred = [p for p in paths if p.suffix.lower().lstrip(".") in FORMATS]
     return (preferred or list(paths) or [None])[0]
 
 
-def _pick_audio(paths: tuple[Path, ...]) -> Path | None:
+def _pick_audio(paths: tuple[AnyPath, ...]) -> AnyPath | None:
     preferred = [p for p in paths if is_media_file(p)]
     return (preferred or list(paths) or [None])[0]
 
@@ -105,21 +139,21 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
     """The document record of one pair; raises `InputError` (typed reason) for a rejected pair."""
     transcript_path = _pick_transcript(pair.transcript)
     if transcript_path is None:
-        raise InputError(os.fspath(pair.folder), "missing_transcript", f"no transcript_{pair.pair_id}.srt/.vtt")
+        raise InputError(location_str(pair.folder), "missing_transcript", f"no transcript_{pair.pair_id}.srt/.vtt")
     audio_path = _pick_audio(pair.audio)
     if audio_path is None:
-        raise InputError(os.fspath(pair.folder), "missing_audio", f"no audio_{pair.pair_id}.* file")
+        raise InputError(location_str(pair.folder), "missing_audio", f"no audio_{pair.pair_id}.* file")
     content = read_transcript_text(transcript_path)
     fmt = transcript_path.suffix.lower().lstrip(".")
-    transcript = parse_transcript(content, fmt if fmt in FORMATS else None, source=os.fspath(transcript_path))
+    transcript = parse_transcript(content, fmt if fmt in FORMATS else None, source=location_str(transcript_path))
     for reason, n in transcript.dropped.items():
         stats[f"cues_dropped.{reason}"] = stats.get(f"cues_dropped.{reason}", 0) + n
     length = probe_duration(audio_path)
     record = {
-        "subtitle_file": os.fspath(transcript_path.resolve()),
+        "subtitle_file": location_str(absolute(transcript_path)),
         "content": content,
         "length": round(length, 3),
-        "audio_file": os.fspath(audio_path.resolve()),
+        "audio_file": location_str(absolute(audio_path)),
         "id": pair.pair_id,
     }
     machine_path = _pick_transcript(pair.machine)
@@ -127,13 +161,13 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
         try:
             machine_content = read_transcript_text(machine_path)
             mfmt = machine_path.suffix.lower().lstrip(".")
-            parse_transcript(machine_content, mfmt if mfmt in FORMATS else None, source=os.fspath(machine_path))
+            parse_transcript(machine_content, mfmt if mfmt in FORMATS else None, source=location_str(machine_path))
         except InputError as err:
             warn(f"{err} (machine transcript ignored)")
             stats["machine_transcripts_ignored"] = stats.get("machine_transcripts_ignored", 0) + 1
         else:
             record["mach_content"] = machine_content
-            record["mach_subtitle_file"] = os.fspath(machine_path.resolve())
+            record["mach_subtitle_file"] = location_str(absolute(machine_path))
             stats["docs_with_machine"] = stats.get("docs_with_machine", 0) + 1
     return record
 
@@ -142,8 +176,8 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
 class PrepJsonlStage:
     """Executor stage: one task per shard folder (split into parts of `pairs_per_part` pairs)."""
 
-    raw_dir: Path
-    output_dir: Path
+    raw_dir: AnyPath
+    output_dir: AnyPath
     pairs_per_part: int = PAIRS_PER_PART
     name: str = "prep_jsonl"
 
@@ -163,7 +197,7 @@ class PrepJsonlStage:
         with JsonlWriter(outputs.records) as writer:
             for key in task.inputs:
                 folder, pair_id = os.path.split(key)
-                pair = next((p for p in scan_folder(Path(folder)) if p.pair_id == pair_id), None)
+                pair = next((p for p in scan_folder(as_path(folder)) if p.pair_id == pair_id), None)
                 stats["pairs"] += 1
                 if pair is None:
                     rejects.add(pair_id, folder, "missing_pair", "pair files disappeared since planning")
@@ -196,12 +230,12 @@ def prep_jsonl(
     executor=None,
 ) -> StageReport:
     """Turn raw shard folders into document JSONL shards. Returns the stage report (stats, failures)."""
-    raw = Path(raw_dir)
+    raw = as_path(raw_dir)
     if not raw.exists():
         raise UsageError(f"{raw}: input directory not found")
     if not raw.is_dir():
         raise UsageError(f"{raw}: not a directory (expected shard folders of audio_/transcript_ pairs)")
-    stage = PrepJsonlStage(raw, Path(output_dir), pairs_per_part)
+    stage = PrepJsonlStage(raw, as_path(output_dir), pairs_per_part)
     if not stage.plan():
         raise UsageError(f"{raw}: no audio_<id>.* / transcript_<id>.* pairs found")
     return run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from olmoasr.audio import SAMPLE_RATE, encode_flac, iter_audio
@@ -30,6 +29,7 @@ from olmoasr.io.jsonl import (
     open_text_read,
     strip_jsonl_suffix,
 )
+from olmoasr.io.storage import AnyPath, as_path, check_output_outside_input, is_remote, location_str
 from olmoasr.log import warn
 from olmoasr.pipeline.audio_windows import iter_windows
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, marker_path, run_stage
@@ -84,7 +84,7 @@ class SegmentOptions:
             raise UsageError("docs_per_part must be >= 1")
 
 
-def _count_lines(path: Path) -> int:
+def _count_lines(path: AnyPath) -> int:
     """Non-blank lines: documents, plus malformed lines (reported by the part that reads them)."""
     with open_text_read(path) as fh:
         return sum(1 for raw in fh if raw.strip())
@@ -92,13 +92,13 @@ def _count_lines(path: Path) -> int:
 
 @dataclass
 class PrepSegmentStage:
-    input_dir: Path
-    output_dir: Path
+    input_dir: AnyPath
+    output_dir: AnyPath
     options: SegmentOptions
     name: str = "prep_segment"
 
-    def inputs(self) -> dict[str, Path]:
-        found: dict[str, Path] = {}
+    def inputs(self) -> dict[str, AnyPath]:
+        found: dict[str, AnyPath] = {}
         for path in jsonl_files(self.input_dir):
             shard = strip_jsonl_suffix(path.name)
             if shard in found:
@@ -110,11 +110,11 @@ class PrepSegmentStage:
         tasks = []
         for shard, path in self.inputs().items():
             if marker_path(self.output_dir, self.name, shard).exists():
-                tasks.append(ShardTask(shard, (os.fspath(path),)))  # finished: skipped without a scan
+                tasks.append(ShardTask(shard, (location_str(path),)))  # finished: skipped without a scan
                 continue
             ranges = split_ranges(_count_lines(path), self.options.docs_per_part)
             for k, (lo, hi) in enumerate(ranges):
-                tasks.append(ShardTask(shard, (os.fspath(path), str(lo), str(hi)), k, len(ranges), float(hi - lo)))
+                tasks.append(ShardTask(shard, (location_str(path), str(lo), str(hi)), k, len(ranges), float(hi - lo)))
         return tasks
 
     def run_task(self, task: ShardTask, progress: ProgressFn) -> Stats:
@@ -129,7 +129,7 @@ class PrepSegmentStage:
             containers = ContainerWriter(
                 self.output_dir / AUDIO_DIR / task.key, task.key, self.options.segments_per_container
             )
-        spool = DocumentSpool(self.output_dir)
+        spool = DocumentSpool(None if is_remote(self.output_dir) else self.output_dir)
         try:
             with JsonlWriter(outputs.records) as writer:
                 for line_no, doc in iter_jsonl(path, read_stats, first=lo, stop=hi):
@@ -226,7 +226,7 @@ class DocumentSegmenter:
                 continue
             record = _segment_record(doc_id, seg_id, folder, fmt, window)
             if self.options.text_only and audio_file:
-                record["audio_file"] = os.fspath(audio_file)
+                record["audio_file"] = str(audio_file)
                 record["audio_is_source"] = True
             if align is not None:
                 record.update(alignment_fields(window, align[k], align_fmt(machine)))
@@ -306,12 +306,6 @@ def _segment_record(doc_id: str, seg_id: str, folder: str, fmt: str, window: Win
     }
 
 
-def _check_output_outside_input(source: Path, output: Path) -> None:
-    src, out = source.resolve(), output.resolve()
-    if src.is_dir() and (out == src or src in out.parents):
-        raise UsageError(f"{output}: the output directory must not be inside the input directory {source}")
-
-
 def prep_segment(
     docs_dir: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -326,11 +320,11 @@ def prep_segment(
 ) -> StageReport:
     """Segment every document shard under `docs_dir` into `output_dir`. Returns the stage report."""
     options = SegmentOptions(text_only, max_segments_per_doc, channel, segments_per_container, docs_per_part)
-    source = Path(docs_dir)
+    source = as_path(docs_dir)
     if not source.exists():
         raise UsageError(f"{source}: input not found")
-    _check_output_outside_input(source, Path(output_dir))
-    stage = PrepSegmentStage(source, Path(output_dir), options)
+    check_output_outside_input(source, as_path(output_dir))
+    stage = PrepSegmentStage(source, as_path(output_dir), options)
     if not stage.inputs():
         raise UsageError(f"{source}: no document JSONL files (.jsonl, .jsonl.gz, .jsonl.zst) found")
     return run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)

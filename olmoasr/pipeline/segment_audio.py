@@ -4,8 +4,9 @@
 files of N segments each (`<seg_id>.flac` members). A trainer streams a tar front to back
 (`iter_container`) or reads one record's bytes directly: the segment record stores
 
-- `audio_file`: the tar's ABSOLUTE path (resolved when written, so records stay valid after `filter` or
-  `sample` copy them to other directories; move the tar folder and the records must be rewritten),
+- `audio_file`: the tar's ABSOLUTE path or full URL (`s3://...`; resolved when written, so records stay
+  valid after `filter` or `sample` copy them to other directories; move the tar folder and the records
+  must be rewritten),
 - `audio_offset` / `audio_nbytes`: where the member's FLAC bytes sit inside the tar.
 
 `load_segment_audio` also reads the original's `.npy` int16 segments, plain audio files, and records
@@ -33,6 +34,7 @@ import numpy as np
 from olmoasr.audio import SAMPLE_RATE, iter_audio, load_audio
 from olmoasr.errors import AudioError
 from olmoasr.io.atomic import temporary_sibling
+from olmoasr.io.storage import absolute, as_path, is_remote, is_url, location_str, open_input, read_range, upload
 from olmoasr.timestamps import parse_range_ms
 
 CONTAINER_SUFFIX = ".tar"
@@ -56,18 +58,22 @@ class ContainerWriter:
 
     Everything goes to a temporary sibling directory that is renamed to `directory` by `close()`, so a
     container folder is either complete or absent (a killed run leaves only a temporary folder, which the
-    executor removes). Locations returned by `add` already name the final, absolute paths.
+    executor removes). Locations returned by `add` already name the final, absolute paths. On object
+    storage the temporary directory is local and `close()` uploads each finished tar whole.
     Members are written deterministically (mtime 0, no owner), so a re-run produces identical bytes.
     """
 
     def __init__(self, directory: str | os.PathLike[str], prefix: str, per_container: int = 1000):
         if per_container < 1:
             raise ValueError("per_container must be >= 1")
-        self.directory = Path(directory).resolve()
+        self.directory = absolute(as_path(directory))
         self.prefix = prefix
         self.per_container = per_container
-        self._tmp_dir = temporary_sibling(self.directory)
-        self._tmp_dir.mkdir(parents=True)
+        if is_remote(self.directory):
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix=".olmoasr-containers-"))
+        else:
+            self._tmp_dir = temporary_sibling(self.directory)
+            self._tmp_dir.mkdir(parents=True)
         self._tar: tarfile.TarFile | None = None
         self._in_current = 0
         self._index = -1
@@ -102,7 +108,7 @@ class ContainerWriter:
         self.count += 1
         self.nbytes += len(flac_bytes)
         final_path = self.directory / self._container_name(self._index)
-        return AudioLocation(os.fspath(final_path), data_offset, len(flac_bytes))
+        return AudioLocation(location_str(final_path), data_offset, len(flac_bytes))
 
     def close(self) -> None:
         if self._closed:
@@ -110,6 +116,13 @@ class ContainerWriter:
         self._closed = True
         if self._tar is not None:
             self._tar.close()
+        if is_remote(self.directory):
+            try:
+                for path in sorted(self._tmp_dir.iterdir()):
+                    upload(path, self.directory / path.name)
+            finally:
+                shutil.rmtree(self._tmp_dir, ignore_errors=True)
+            return
         for path in self._tmp_dir.iterdir():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -178,8 +191,9 @@ class DocumentSpool:
 
 
 def iter_container(tar_path: str | os.PathLike[str]) -> Iterator[tuple[str, bytes]]:
-    """Stream `(seg_id, flac_bytes)` from a container, front to back, one sequential read."""
-    with tarfile.open(tar_path, mode="r|") as tar:
+    """Stream `(seg_id, flac_bytes)` from a container (local or object storage), front to back, one
+    sequential read."""
+    with open_input(tar_path) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
         for member in tar:
             if not member.isfile() or not member.name.endswith(MEMBER_SUFFIX):
                 continue
@@ -202,7 +216,8 @@ def _field(record: Any, name: str) -> Any:
 
 def _npy_samples(path: str) -> np.ndarray:
     try:
-        data = np.load(path, allow_pickle=False)
+        with open_input(path) as fh:
+            data = np.load(io.BytesIO(fh.read()), allow_pickle=False)
     except FileNotFoundError:
         raise AudioError(path, "missing_audio", "segment audio file not found") from None
     except (OSError, ValueError) as err:
@@ -215,7 +230,7 @@ def _npy_samples(path: str) -> np.ndarray:
 def _member_bytes_by_name(tar_path: str, seg_id: str) -> bytes:
     name = f"{seg_id}{MEMBER_SUFFIX}"
     try:
-        with tarfile.open(tar_path, mode="r") as tar:
+        with open_input(tar_path) as raw, tarfile.open(fileobj=raw, mode="r") as tar:
             member = tar.getmember(name)
             fh = tar.extractfile(member)
             assert fh is not None
@@ -256,10 +271,10 @@ def _slice_stream(chunks: Iterator[np.ndarray], origin: int, first: int, last: i
 
 
 def _seeked_window(source: str, first: int, last: int, channel: int | None) -> np.ndarray:
-    from olmoasr.audio import _open  # the one loader's container opening and its typed errors
+    from olmoasr.audio import open_container  # the one loader's container opening and its typed errors
 
     margin_s = 2.0
-    with _open(source) as container:
+    with open_container(source) as container:
         stream = container.streams.audio[0]
         target_s = max(0.0, first / SAMPLE_RATE - margin_s)
         container.seek(int(target_s * av.time_base), any_frame=False, backward=True)
@@ -349,9 +364,15 @@ class SegmentAudioReader:
             raise AudioError(str(_field(record, "seg_id")), "missing_audio", "record has no audio_file")
         if offset is None or nbytes is None:
             return _member_bytes_by_name(path, str(_field(record, "seg_id")))
-        fh = self._handle(path)
-        fh.seek(offset)
-        data = fh.read(nbytes)
+        if is_url(path):  # one ranged GET of exactly the member (a kept-open handle would read ahead MBs)
+            try:
+                data = read_range(path, offset, nbytes)
+            except FileNotFoundError:
+                raise AudioError(path, "missing_audio", "segment container not found") from None
+        else:
+            fh = self._handle(path)
+            fh.seek(offset)
+            data = fh.read(nbytes)
         if len(data) != nbytes:
             raise AudioError(path, "corrupt_audio", f"container truncated at byte {offset + len(data)}")
         return data
@@ -390,7 +411,7 @@ def load_segment_audio(record: Any, channel: int | None = None) -> np.ndarray:
     path = _field(record, "audio_file")
     if not path:
         raise AudioError(str(_field(record, "seg_id")), "missing_audio", "record has no audio_file")
-    path = os.fspath(path)
+    path = str(path)
     if path.endswith(CONTAINER_SUFFIX):
         with SegmentAudioReader(max_open=1) as reader:
             return reader.read(record)

@@ -1,5 +1,8 @@
 """Splitting one big JSONL shard into line ranges, so a few huge shards still use every core (tag, filter).
 
+Also: the (shard, input, output name) plan of a folder or file of JSONL shards, shared by tag, filter and
+tag lang.
+
 A shard of at least `2 * PART_MIN_BYTES` is split only when there are fewer shards than workers. The split
 (line bounds) is decided once and saved next to the executor's markers, so a re-run with another worker
 count finds the same parts and their markers. Each part writes a hidden part file; when all parts are done
@@ -16,13 +19,32 @@ from typing import Any
 
 import orjson
 
+from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_output, atomic_write_bytes
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, open_text_read, strip_jsonl_suffix
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, open_text_read, strip_jsonl_suffix
+from olmoasr.io.storage import AnyPath, as_path, check_output_outside_input, location_str, remove
 from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path, merge_stats, read_marker
 
 PART_MIN_BYTES = 32 << 20
 MAX_PARTS = 64
 PARTS_DIR = ".parts"
+
+
+def plan_shards(input_path: AnyPath, output_dir: AnyPath) -> list[tuple[str, str, str]]:
+    """(shard key, input file, output file name relative to output_dir) for every JSONL input."""
+    input_path = as_path(input_path)
+    if not input_path.exists():
+        raise UsageError(f"{input_path}: no such file or directory")
+    check_output_outside_input(input_path, as_path(output_dir))
+    files = jsonl_files(input_path)
+    if not files:
+        raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
+    shards = []
+    single_file = input_path.is_file()
+    for path in files:
+        rel = path.name if single_file else path.relative_to(input_path).as_posix()
+        shards.append((strip_jsonl_suffix(rel), location_str(path), rel))
+    return shards
 
 
 def count_records(path: str | Path) -> int:
@@ -32,7 +54,7 @@ def count_records(path: str | Path) -> int:
 
 
 def _split_file(output_dir: Path, stage: str, shard: str) -> Path:
-    return Path(output_dir) / MARKER_DIR / stage / f"{shard}.split.json"
+    return as_path(output_dir) / MARKER_DIR / stage / f"{shard}.split.json"
 
 
 def plan_record_tasks(
@@ -43,7 +65,7 @@ def plan_record_tasks(
     spare = workers > len(shards)
     tasks = []
     for key, path, rel in shards:
-        size = float(Path(path).stat().st_size)
+        size = float(as_path(path).stat().st_size)
         split_path = _split_file(output_dir, stage, key)
         bounds = None
         if split_path.is_file():
@@ -74,20 +96,20 @@ def iter_task_records(task: ShardTask, read_stats: JsonlReadStats) -> Iterator[t
 
 def part_path(directory: Path, rel: str, part: int) -> Path:
     stem = strip_jsonl_suffix(rel)
-    return Path(directory) / PARTS_DIR / f"{stem}.part-{part:04d}{rel[len(stem) :]}"
+    return as_path(directory) / PARTS_DIR / f"{stem}.part-{part:04d}{rel[len(stem) :]}"
 
 
 def task_output_path(directory: Path, task: ShardTask) -> Path:
     """Where a task writes: the shard's own file, or a hidden part file for a split shard."""
     rel = task.inputs[1]
-    return Path(directory) / rel if task.num_parts == 1 else part_path(directory, rel, task.part)
+    return as_path(directory) / rel if task.num_parts == 1 else part_path(directory, rel, task.part)
 
 
 def merge_part_files(directory: Path, rel: str, num_parts: int) -> None:
     """Join the part files of `rel` in order into `directory/rel` (atomic), then remove them. Idempotent: when
     the parts are gone the merge already happened (the joined file was renamed into place first)."""
     parts = [part_path(directory, rel, k) for k in range(num_parts)]
-    final = Path(directory) / rel
+    final = as_path(directory) / rel
     if not all(p.is_file() for p in parts):
         if final.is_file():
             return
@@ -100,10 +122,10 @@ def merge_part_files(directory: Path, rel: str, num_parts: int) -> None:
     else:  # gzip members and plain lines concatenate into a valid whole
         with atomic_output(final) as tmp, open(tmp, "wb") as joined:
             for part in parts:
-                with open(part, "rb") as fh:
+                with part.open("rb") as fh:
                     shutil.copyfileobj(fh, joined, 1 << 20)
     for part in parts:
-        part.unlink(missing_ok=True)
+        remove(part)
 
 
 def merged_part_stats(output_dir: Path, stage: str, shard: str, num_parts: int) -> Stats:

@@ -30,7 +30,8 @@ import orjson
 from olmoasr.configs import load_yaml_mapping, resolve_config
 from olmoasr.errors import ConfigError, UsageError
 from olmoasr.io.atomic import atomic_write_bytes
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, jsonl_files, strip_jsonl_suffix
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter
+from olmoasr.io.storage import AnyPath, as_path
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.shard_parts import (
@@ -38,6 +39,7 @@ from olmoasr.pipeline.shard_parts import (
     merge_part_files,
     merged_part_stats,
     plan_record_tasks,
+    plan_shards,
     task_output_path,
 )
 from olmoasr.pipeline.taggers import LEVELS, TAGGERS, Level, Tagger
@@ -213,27 +215,8 @@ def tag_record(record: dict[str, Any], config: TaggingConfig) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- stage
 
 
-def plan_shards(input_path: Path, output_dir: Path) -> list[tuple[str, str, str]]:
-    """(shard key, input file, output file name relative to output_dir) for every JSONL input."""
-    input_path = Path(input_path)
-    if not input_path.exists():
-        raise UsageError(f"{input_path}: no such file or directory")
-    out = Path(output_dir).resolve()
-    root = input_path.resolve()
-    if root.is_dir() and (out == root or root in out.parents):
-        raise UsageError(f"{output_dir}: the output directory must not be inside the input directory")
-    files = jsonl_files(input_path)
-    if not files:
-        raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
-    shards = []
-    for path in files:
-        rel = path.name if input_path.is_file() else path.relative_to(input_path).as_posix()
-        shards.append((strip_jsonl_suffix(rel), str(path), rel))
-    return shards
-
-
-def shard_stats_path(output_dir: Path, shard_key: str) -> Path:
-    return Path(output_dir) / f"{shard_key}_stats.json"
+def shard_stats_path(output_dir: AnyPath, shard_key: str) -> AnyPath:
+    return as_path(output_dir) / f"{shard_key}_stats.json"
 
 
 @dataclass
@@ -241,15 +224,15 @@ class TagStage:
     """Executor stage: one task per input shard (or per line range of a big one); output = same shard name
     with the tags merged in, plus `<shard>_stats.json`."""
 
-    input_path: Path
-    output_dir: Path
+    input_path: AnyPath
+    output_dir: AnyPath
     config: TaggingConfig
     name: str = ""
     workers: int = 1
 
     def __post_init__(self) -> None:
-        self.input_path = Path(self.input_path)
-        self.output_dir = Path(self.output_dir)
+        self.input_path = as_path(self.input_path)
+        self.output_dir = as_path(self.output_dir)
         if not self.name:
             self.name = f"tag-{self.config.level}-{self.config.fingerprint()}"
 
@@ -357,7 +340,7 @@ def worker_count(workers: int | None, executor: Any) -> int:
 
 def summary_path(output_dir: str | Path, config: TaggingConfig) -> Path:
     """`<config name>_summary.json` (the name made safe for a file name)."""
-    return Path(output_dir) / (re.sub(r"[^\w.-]+", "_", config.name) + "_summary.json")
+    return as_path(output_dir) / (re.sub(r"[^\w.-]+", "_", config.name) + "_summary.json")
 
 
 def run_tagging(
@@ -373,12 +356,12 @@ def run_tagging(
         config = load_tagging_config(config, level)
     elif config.level != level:
         raise UsageError(f"config {config.name} was loaded for {config.level} level, not {level}")
-    stage = TagStage(Path(input_path), Path(output_dir), config, workers=worker_count(workers, executor))
+    stage = TagStage(as_path(input_path), as_path(output_dir), config, workers=worker_count(workers, executor))
     report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
     summary = summarize_tag_stats(report.stats, config)
     summary["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
     atomic_write_bytes(summary_path(output_dir, config), orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    return TagRunSummary(report=report, config=config, output_dir=Path(output_dir), summary=summary)
+    return TagRunSummary(report=report, config=config, output_dir=as_path(output_dir), summary=summary)
 
 
 def tag_documents(

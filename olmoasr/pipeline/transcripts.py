@@ -17,9 +17,9 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from olmoasr.errors import TranscriptError
+from olmoasr.io.storage import as_path
 from olmoasr.timestamps import format_time_ms, parse_time_ms
 
 FORMATS = ("srt", "vtt")
@@ -216,11 +216,11 @@ def _describe(dropped: dict[str, int]) -> str:
 def read_transcript_text(path: str | os.PathLike[str]) -> str:
     """A transcript file's text (UTF-8, BOM tolerated; invalid bytes replaced rather than fatal)."""
     try:
-        data = Path(path).read_bytes()
+        data = as_path(path).read_bytes()
     except FileNotFoundError:
-        raise TranscriptError(os.fspath(path), "missing_transcript", "transcript file not found") from None
+        raise TranscriptError(str(path), "missing_transcript", "transcript file not found") from None
     except OSError as err:
-        raise TranscriptError(os.fspath(path), "unreadable_transcript", f"cannot read ({err.strerror})") from None
+        raise TranscriptError(str(path), "unreadable_transcript", f"cannot read ({err.strerror or err})") from None
     if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
         return data.decode("utf-16", errors="replace")
     return data.decode("utf-8-sig", errors="replace")

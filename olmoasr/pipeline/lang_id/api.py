@@ -12,6 +12,7 @@ import orjson
 
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.storage import absolute, as_path
 from olmoasr.pipeline.executor import StageReport, Stats, run_stage
 from olmoasr.pipeline.lang_id.backends import BACKENDS, LanguageClassifier, resolve_device, resolve_model
 from olmoasr.pipeline.lang_id.stages import (
@@ -105,10 +106,10 @@ def tag_audio_language(
     options = options or LangIdOptions()
     if (docs is None) != (docs_output_dir is None):
         raise UsageError("--docs and --docs-out go together")
-    output_dir = Path(output_dir)
+    output_dir = as_path(output_dir)
     shards = tuple(plan_shard_files(segments, output_dir))
     doc_shards = tuple(plan_shard_files(docs, docs_output_dir)) if docs is not None else ()
-    if docs_output_dir is not None and Path(docs_output_dir).resolve() == output_dir.resolve():
+    if docs_output_dir is not None and absolute(as_path(docs_output_dir)) == absolute(output_dir):
         raise UsageError(f"{docs_output_dir}: --docs-out must differ from the segment output directory")
     device = resolve_device(options.device)
     model_path = "<injected>" if classifier is not None else resolve_model(options.backend, options.model)
@@ -140,14 +141,14 @@ def tag_audio_language(
     votes, finished = merge_votes(output_dir, shards)
     winners = votes.winners()
     write_winners(output_dir, finished, winners)
-    map_path = write_audio_lang_map(output_dir, winners, Path(docs_output_dir) if docs_output_dir else None)
+    map_path = write_audio_lang_map(output_dir, winners, as_path(docs_output_dir) if docs_output_dir else None)
     write_workers = options.workers or max(1, min(os.cpu_count() or 1, len(finished), 8))
     reports = [classify_report]
     if finished:
         write = WriteStage(tuple(finished), output_dir)
         reports.append(run_stage(write, workers=write_workers, show_progress=show_progress, executor=executor))
     if doc_shards:
-        docs_stage = DocsStage(doc_shards, Path(docs_output_dir), map_path)
+        docs_stage = DocsStage(doc_shards, as_path(docs_output_dir), map_path)
         reports.append(run_stage(docs_stage, workers=write_workers, show_progress=show_progress, executor=executor))
 
     summary = summarize(

@@ -25,16 +25,18 @@ from typing import Any
 import numpy as np
 import orjson
 
-from olmoasr.errors import OlmoasrError, UsageError
+from olmoasr.errors import OlmoasrError
 from olmoasr.io.atomic import atomic_write_bytes
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, strip_jsonl_suffix
+from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl
+from olmoasr.io.storage import AnyPath, as_path, remove
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path
 from olmoasr.pipeline.lang_id.backends import LanguageClassifier, Prediction, get_classifier
 from olmoasr.pipeline.lang_id.segments import has_speech, load_segment_waveform
 from olmoasr.pipeline.lang_id.votes import DocumentVotes
+from olmoasr.pipeline.shard_parts import plan_shards
 
-STATE_DIR = Path(MARKER_DIR) / "tag_lang"
+STATE_DIR = f"{MARKER_DIR}/tag_lang"
 CLASSIFY_STAGE = "tag-lang-classify"
 WRITE_STAGE = "tag-lang"
 DOCS_STAGE = "tag-lang-docs"
@@ -50,32 +52,19 @@ class ShardFile:
 
 
 def plan_shard_files(input_path: str | Path, output_dir: str | Path) -> list[ShardFile]:
-    input_path = Path(input_path)
-    if not input_path.exists():
-        raise UsageError(f"{input_path}: no such file or directory")
-    root, out = input_path.resolve(), Path(output_dir).resolve()
-    if root.is_dir() and (out == root or root in out.parents):
-        raise UsageError(f"{output_dir}: the output directory must not be inside the input directory {input_path}")
-    files = jsonl_files(input_path)
-    if not files:
-        raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
-    shards = []
-    for path in files:
-        rel = path.name if input_path.is_file() else path.relative_to(input_path).as_posix()
-        shards.append(ShardFile(strip_jsonl_suffix(rel), str(path), rel))
-    return shards
+    return [ShardFile(key, path, rel) for key, path, rel in plan_shards(input_path, output_dir)]
 
 
 def votes_path(output_dir: Path, key: str) -> Path:
-    return Path(output_dir) / STATE_DIR / "votes" / f"{key}.json"
+    return as_path(output_dir) / STATE_DIR / "votes" / f"{key}.json"
 
 
 def winners_path(output_dir: Path, key: str) -> Path:
-    return Path(output_dir) / STATE_DIR / "winners" / f"{key}.json"
+    return as_path(output_dir) / STATE_DIR / "winners" / f"{key}.json"
 
 
 def audio_lang_map_path(output_dir: Path) -> Path:
-    return Path(output_dir) / STATE_DIR / "audio_lang.json"
+    return as_path(output_dir) / STATE_DIR / "audio_lang.json"
 
 
 def _add(stats: Stats, key: str, value: float = 1) -> None:
@@ -83,7 +72,7 @@ def _add(stats: Stats, key: str, value: float = 1) -> None:
 
 
 def _tasks(shards: tuple[ShardFile, ...]) -> list[ShardTask]:
-    return [ShardTask(s.key, (s.path, s.rel), weight=float(Path(s.path).stat().st_size)) for s in shards]
+    return [ShardTask(s.key, (s.path, s.rel), weight=float(as_path(s.path).stat().st_size)) for s in shards]
 
 
 # ------------------------------------------------------------------------------------------- 1. classify
@@ -223,7 +212,7 @@ class ClassifyStage:
 
 
 def settings_path(output_dir: Path) -> Path:
-    return Path(output_dir) / STATE_DIR / "classify_settings.json"
+    return as_path(output_dir) / STATE_DIR / "classify_settings.json"
 
 
 def forget_votes_of_other_settings(output_dir: Path, settings: dict[str, Any]) -> None:
@@ -237,9 +226,9 @@ def forget_votes_of_other_settings(output_dir: Path, settings: dict[str, Any]) -
         unchanged = False
     if unchanged:
         return
-    for folder in (Path(output_dir) / MARKER_DIR / CLASSIFY_STAGE, Path(output_dir) / STATE_DIR / "votes"):
+    for folder in (as_path(output_dir) / MARKER_DIR / CLASSIFY_STAGE, as_path(output_dir) / STATE_DIR / "votes"):
         for stale in folder.rglob("*.json"):
-            stale.unlink(missing_ok=True)
+            remove(stale)
     atomic_write_bytes(path, data)
 
 
@@ -254,7 +243,7 @@ def _replace_if_changed(path: Path, data: bytes, stale_marker: Path) -> None:
     except OSError:
         unchanged = False
     if not unchanged:
-        stale_marker.unlink(missing_ok=True)
+        remove(stale_marker)
         atomic_write_bytes(path, data)
 
 
@@ -289,8 +278,8 @@ def write_audio_lang_map(output_dir: Path, winners: dict[str, str | None], docs_
         unchanged = False
     if not unchanged:
         if docs_output_dir is not None:  # every document shard was tagged from the old map
-            for marker in (Path(docs_output_dir) / MARKER_DIR / DOCS_STAGE).rglob("*.done.json"):
-                marker.unlink(missing_ok=True)
+            for marker in (as_path(docs_output_dir) / MARKER_DIR / DOCS_STAGE).rglob("*.done.json"):
+                remove(marker)
         atomic_write_bytes(path, data)
     return path
 
@@ -342,7 +331,7 @@ class WriteStage:
             return language, "with_audio_lang" if language is not None else "without_audio_lang"
 
         # The classify pass already reported this shard's malformed lines.
-        stats = _write_with_lang(in_path, self.output_dir / rel, lookup, progress, report_bad_lines=False)
+        stats = _write_with_lang(in_path, as_path(self.output_dir) / rel, lookup, progress, report_bad_lines=False)
         stats["segment_shards_written"] = 1
         return stats
 
@@ -353,8 +342,9 @@ class WriteStage:
 _MAPS: dict[str, dict[str, str | None]] = {}
 
 
-def _load_map(path: Path) -> dict[str, str | None]:
-    key = f"{path}:{path.stat().st_mtime_ns}"
+def _load_map(path: AnyPath) -> dict[str, str | None]:
+    stat = path.stat()
+    key = f"{path}:{getattr(stat, 'st_mtime_ns', None) or stat.st_mtime}:{stat.st_size}"
     if key not in _MAPS:
         _MAPS.clear()
         _MAPS[key] = orjson.loads(path.read_bytes())
@@ -375,7 +365,7 @@ class DocsStage:
 
     def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
         in_path, rel = task.inputs
-        mapping = _load_map(Path(self.map_path))
+        mapping = _load_map(as_path(self.map_path))
 
         def lookup(doc_id: Any) -> tuple[str | None, str]:
             if not isinstance(doc_id, str) or doc_id not in mapping:
@@ -383,7 +373,7 @@ class DocsStage:
             language = mapping[doc_id]
             return language, "with_audio_lang" if language is not None else "without_audio_lang"
 
-        stats = _write_with_lang(in_path, Path(self.output_dir) / rel, lookup, progress)
+        stats = _write_with_lang(in_path, as_path(self.output_dir) / rel, lookup, progress)
         stats["document_shards_written"] = 1
         return stats
 
