@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--config", default="micro", help="micro (d=128 here) or a shipped size, e.g. tiny.")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-write", action="store_true", help="Do not write benchmarks/RESULTS.md.")
+    parser.add_argument("--section", default="proof_train", help="RESULTS.md section to (re)write.")
     args = parser.parse_args()
 
     from olmoasr.pipeline.prep_jsonl import prep_jsonl
@@ -63,7 +64,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_section("proof_train", body)
+        write_section(args.section, body)
 
 
 if __name__ == "__main__":

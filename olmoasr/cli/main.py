@@ -83,6 +83,14 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        from olmoasr.io.storage import storage_error_message
+
+        message = storage_error_message(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     return result if isinstance(result, int) else 0
 
 

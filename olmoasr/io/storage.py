@@ -148,3 +148,18 @@ def check_output_outside_input(input_path: AnyPath, output_dir: AnyPath) -> None
     root, out = absolute(as_path(input_path)), absolute(as_path(output_dir))
     if type(root) is type(out) and root.is_dir() and (out == root or root in out.parents):
         raise UsageError(f"{output_dir}: the output directory must not be inside the input directory {input_path}")
+
+
+_STORAGE_ERROR_MODULES = ("botocore", "aiobotocore", "aiohttp", "s3fs", "gcsfs", "google.auth", "google.api_core")
+
+
+def storage_error_message(err: BaseException) -> str | None:
+    """One line for an error raised by an object-storage client (unreachable endpoint, bad credentials,
+    missing bucket, ...), or None for any other error."""
+    for error in (err, err.__cause__, err.__context__):
+        if error is not None and type(error).__module__.startswith(_STORAGE_ERROR_MODULES):
+            return (
+                f"object storage: {_short(error)} (check the URL, the credentials and, for S3-compatible "
+                "servers, AWS_ENDPOINT_URL)"
+            )
+    return None

@@ -163,3 +163,24 @@ def test_unknown_scheme_and_missing_input_are_one_line(s3_bucket, tmp_path):
     with pytest.raises(UsageError, match="nothing-here: input not found"):
         prep_segment(f"{s3_bucket}/nothing-here", tmp_path / "segs", show_progress=False)
     assert isinstance(as_path("file:///tmp/x"), Path) and as_path("file:///tmp/x") == Path("/tmp/x")
+
+
+def test_unreachable_storage_is_one_line_from_the_cli(monkeypatch, capsys):
+    import socket
+
+    from olmoasr.cli.main import run
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    s3fs.S3FileSystem.clear_instance_cache()
+    try:
+        assert run(["prep", "segment", "s3://bucket/docs", "-o", "s3://bucket/segs", "-q"]) == 1
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: object storage: ") and f":{port}" in err[0]
