@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from olmoasr.errors import UsageError
@@ -12,8 +10,8 @@ ORDER = 50
 
 
 def sample_command(
-    input_path: Path = typer.Argument(..., help="Filtered JSONL shards: a directory or a file."),
-    output: Path = typer.Option(None, "-o", "--output", help="Output directory for mix_00000.jsonl.gz, ..."),
+    input_path: str = typer.Argument(..., help="Filtered JSONL shards: a directory or a file."),
+    output: str = typer.Option(None, "-o", "--output", help="Output directory for mix_00000.jsonl.gz, ..."),
     hours: float = typer.Option(None, "--hours", help="Total audio hours to draw (across all shards)."),
     count: int = typer.Option(None, "--count", help="Number of records to draw instead of hours."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed + same records = same mix)."),

@@ -26,6 +26,7 @@ import orjson
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files
+from olmoasr.io.storage import as_path, check_output_outside_input, ensure_dir, location_str, remove
 from olmoasr.log import warn
 from olmoasr.schema import record_duration_s
 
@@ -115,7 +116,7 @@ def _map_files(function, argument_lists: list[tuple], pool: cf.Executor | None, 
 
 
 def _file_pool(files: list[str], workers: int) -> cf.ProcessPoolExecutor | None:
-    if workers <= 1 or len(files) <= 1 or sum(Path(f).stat().st_size for f in files) < PARALLEL_MIN_BYTES:
+    if workers <= 1 or len(files) <= 1 or sum(as_path(f).stat().st_size for f in files) < PARALLEL_MIN_BYTES:
         return None
     return cf.ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=mp.get_context("spawn"))
 
@@ -211,16 +212,13 @@ def sample_records(
         raise UsageError(f"--shard-size must be positive, got {shard_size}")
     if compression not in ("", ".gz", ".zst"):
         raise UsageError(f"compression must be '', '.gz' or '.zst', got {compression!r}")
-    input_path, output_dir = Path(input_path), Path(output_dir)
+    input_path, output_dir = as_path(input_path), as_path(output_dir)
     if not input_path.exists():
         raise UsageError(f"{input_path}: no such file or directory")
-    files = [str(p) for p in jsonl_files(input_path)]
+    files = [location_str(p) for p in jsonl_files(input_path)]
     if not files:
         raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
-    if input_path.is_dir() and (
-        output_dir.resolve() == input_path.resolve() or input_path.resolve() in output_dir.resolve().parents
-    ):
-        raise UsageError(f"{output_dir}: the output directory must not be inside the input directory")
+    check_output_outside_input(input_path, output_dir)
 
     request = {
         "inputs": files,
@@ -244,15 +242,15 @@ def sample_records(
         finally:
             if pool is not None:
                 pool.shutdown()
-        output_dir.mkdir(parents=True, exist_ok=True)
-        for stale in output_dir.iterdir():
+        ensure_dir(output_dir)
+        for stale in output_dir.iterdir() if output_dir.is_dir() else ():
             if SHARD_PATTERN.match(stale.name):
-                stale.unlink()
-        manifest_path.unlink(missing_ok=True)
+                remove(stale)
+        remove(manifest_path)
         shards = _write_selected(files, chosen, output_dir, shard_size, compression, bar)
 
     result = SampleResult(
-        output_dir=str(output_dir),
+        output_dir=location_str(output_dir),
         seed=seed,
         target_hours=hours,
         target_count=count,
@@ -330,7 +328,7 @@ def tag_stats(
     seed: int = 0,
 ) -> TagStatsResult:
     """Percentiles 0..100 of a numeric field: exact up to `cap` values, beyond that from a seeded reservoir."""
-    input_path = Path(input_path)
+    input_path = as_path(input_path)
     if not input_path.exists():
         raise UsageError(f"{input_path}: no such file or directory")
     files = jsonl_files(input_path)

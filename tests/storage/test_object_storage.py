@@ -94,6 +94,13 @@ def _run_pipeline(root: str, raw: str, workers: int) -> dict[str, dict]:
     return reports
 
 
+def _sample(root: str) -> dict:
+    from olmoasr.pipeline import sample_records
+
+    result = sample_records(f"{root}/kept", f"{root}/mix", count=10, seed=3, shard_size=4)
+    return {k: v for k, v in vars(result).items() if k not in ("output_dir", "skipped")}
+
+
 def test_pipeline_on_s3_equals_the_local_run(tmp_path, s3_bucket):
     from olmoasr.pipeline.segment_audio import load_segment_audio
     from olmoasr.sample_data import extract_sample_shard
@@ -105,6 +112,7 @@ def test_pipeline_on_s3_equals_the_local_run(tmp_path, s3_bucket):
 
     local = _run_pipeline(str(local_root), str(raw), workers=1)
     remote = _run_pipeline(s3_bucket, remote_raw, workers=2)
+    assert _sample(str(local_root)) == _sample(s3_bucket)
     for stage, report in remote.items():
         assert report.ok, (stage, report.failures)
         assert _counts(report.stats) == pytest.approx(_counts(local[stage].stats)), stage
@@ -112,6 +120,7 @@ def test_pipeline_on_s3_equals_the_local_run(tmp_path, s3_bucket):
     local_records = _records(local_root, str(local_root.resolve()))
     remote_records = _records(s3_bucket, s3_bucket)
     assert set(local_records) == set(remote_records)
+    assert sum(len(v) for k, v in remote_records.items() if k.startswith("mix/")) == 10
     assert local_records == remote_records
     kept = remote_records[next(k for k in remote_records if k.startswith("kept/"))]
     assert kept and all(r["audio_file"].startswith("<ROOT>/segs/audio/") for r in kept)
