@@ -94,6 +94,30 @@ def _run_pipeline(root: str, raw: str, workers: int) -> dict[str, dict]:
     return reports
 
 
+class LoudnessClassifier:
+    """Deterministic stand-in for a language-ID model: `en` for louder segments, `de` for quieter ones."""
+
+    def classify(self, waveforms):
+        from olmoasr.pipeline.lang_id.backends import Prediction
+
+        return [Prediction("en" if float(np.abs(w).mean()) > 0.05 else "de", 1.0) for w in waveforms]
+
+
+def _tag_lang(root: str):
+    from olmoasr.pipeline.lang_id import LangIdOptions, tag_audio_language
+
+    options = LangIdOptions(batch_size=4, device="cpu", workers=1)
+    return tag_audio_language(
+        f"{root}/segs",
+        f"{root}/lang",
+        options,
+        docs=f"{root}/docs",
+        docs_output_dir=f"{root}/lang_docs",
+        classifier=LoudnessClassifier(),
+        show_progress=False,
+    )
+
+
 def _sample(root: str) -> dict:
     from olmoasr.pipeline import sample_records
 
@@ -113,6 +137,9 @@ def test_pipeline_on_s3_equals_the_local_run(tmp_path, s3_bucket):
     local = _run_pipeline(str(local_root), str(raw), workers=1)
     remote = _run_pipeline(s3_bucket, remote_raw, workers=2)
     assert _sample(str(local_root)) == _sample(s3_bucket)
+    local_lang, remote_lang = _tag_lang(str(local_root)), _tag_lang(s3_bucket)
+    assert remote_lang.summary["documents_by_audio_lang"] == local_lang.summary["documents_by_audio_lang"]
+    assert remote_lang.summary["segments_classified"] == local_lang.summary["segments_classified"] > 0
     for stage, report in remote.items():
         assert report.ok, (stage, report.failures)
         assert _counts(report.stats) == pytest.approx(_counts(local[stage].stats)), stage
