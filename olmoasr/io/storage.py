@@ -10,7 +10,8 @@ so the stages' code is the same for both. What pathlib cannot do on object stora
 - Byte ranges (`read_range`) and streaming reads (`open_input`) for audio inside containers.
 
 Credentials and endpoints come from the filesystem's usual settings (for S3: `AWS_*` variables,
-`AWS_ENDPOINT_URL` for S3-compatible servers, `~/.aws`); `pip install 'olmoasr[cloud]'` adds s3fs/gcsfs.
+`AWS_ENDPOINT_URL` for S3-compatible servers, `~/.aws`); `pip install 'olmoasr[cloud]'` adds s3fs,
+`olmoasr[gcs]` gcsfs.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def as_path(location: str | os.PathLike[str] | AnyPath) -> AnyPath:
         scheme = text.split("://", 1)[0]
         raise UsageError(
             f"{text}: no filesystem for {scheme}:// ({_short(err)}); "
-            "pip install 'olmoasr[cloud]' (s3fs, gcsfs) or the fsspec package for it"
+            "pip install 'olmoasr[cloud]' (s3://), 'olmoasr[gcs]' (gs://) or the fsspec package for it"
         ) from None
     return path
 
@@ -133,14 +134,6 @@ def local_staging(destination: AnyPath, suffix: str = "") -> Iterator[Path]:
         upload(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def local_scratch_dir(near: AnyPath) -> Path:
-    """A new local directory for temporary files: beside a local `near`, in the system temp dir for remote."""
-    if is_remote(near):
-        return Path(tempfile.mkdtemp(prefix=".olmoasr-scratch-"))
-    Path(near).mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".olmoasr-scratch-", dir=near))
 
 
 def check_output_outside_input(input_path: AnyPath, output_dir: AnyPath) -> None:
