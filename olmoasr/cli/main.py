@@ -20,7 +20,8 @@ from olmoasr.errors import OlmoasrError
 HELP = (
     "olmoasr: raw web audio + transcripts -> filtered training data -> trained, evaluated ASR models.\n\n"
     "Every data stage reads and writes the same JSONL records, skips finished shards on re-run, and "
-    "reports bad inputs as one line each. Run `olmoasr COMMAND --help` for a runnable example."
+    "reports bad inputs as one line each; its input and output may be local folders or object-storage URLs "
+    "(s3://bucket/path, with the `cloud` extra installed). Run `olmoasr COMMAND --help` for a runnable example."
 )
 
 
