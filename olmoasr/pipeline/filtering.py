@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -57,6 +57,8 @@ class FilterStage:
     missing: str = "drop"
     rejects_dir: AnyPath | None = None
     name: str = ""
+    # Ray scheduling hints: one record at a time, streaming.
+    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
     workers: int = 1
 
     def __post_init__(self) -> None:

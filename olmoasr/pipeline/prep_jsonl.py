@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from olmoasr.audio import is_media_file, probe_duration
 from olmoasr.errors import InputError, UsageError
@@ -180,6 +181,8 @@ class PrepJsonlStage:
     output_dir: AnyPath
     pairs_per_part: int = PAIRS_PER_PART
     name: str = "prep_jsonl"
+    # Ray scheduling hints: header probes and transcript parsing, small and flat memory.
+    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
 
     def plan(self) -> list[ShardTask]:
         tasks = []

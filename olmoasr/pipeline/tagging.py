@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -228,6 +228,8 @@ class TagStage:
     output_dir: AnyPath
     config: TaggingConfig
     name: str = ""
+    # Ray scheduling hints: one record at a time, streaming.
+    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
     workers: int = 1
 
     def __post_init__(self) -> None:

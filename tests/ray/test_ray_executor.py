@@ -128,3 +128,20 @@ def test_real_pipeline_on_the_sample_shard_matches_local(tmp_path, local_ray):
     assert set(local) == set(remote) and len(local) >= 4
     assert local == remote
     assert sum(len(v) for k, v in local.items() if k.startswith("kept")) > 0
+
+
+def test_stages_give_ray_their_resource_hints(tmp_path):
+    """Each data stage names what one task needs; tag lang's classifier asks for a GPU only on CUDA;
+    `--cpus-per-task` / `--gpus-per-task` override."""
+    from olmoasr.pipeline.lang_id.stages import ClassifyStage
+    from olmoasr.pipeline.prep_segment import PrepSegmentStage, SegmentOptions
+    from olmoasr.pipeline.ray_executor import RayExecutor
+
+    executor = RayExecutor(max_retries=2)
+    segment = executor._options(PrepSegmentStage(tmp_path, tmp_path / "out", SegmentOptions()))
+    assert segment == {"num_cpus": 1, "num_gpus": 0, "max_retries": 2, "memory": 1 << 30}
+    gpu = ClassifyStage((), tmp_path, "voxlingua107", "m", "cuda:0")
+    cpu = ClassifyStage((), tmp_path, "voxlingua107", "m", "cpu")
+    assert executor._options(gpu)["num_gpus"] == 1 and executor._options(cpu)["num_gpus"] == 0
+    override = RayExecutor(cpus_per_task=3, gpus_per_task=0.5)._options(gpu)
+    assert override["num_cpus"] == 3 and override["num_gpus"] == 0.5

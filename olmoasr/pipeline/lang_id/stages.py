@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import orjson
@@ -114,6 +114,12 @@ class ClassifyStage:
     classifier: LanguageClassifier | None = None  # injected (tests, custom backends); else loaded by name
     name: str = CLASSIFY_STAGE
     threshold: float | None = None  # whisper-en: average log-probability cut (None: calibrated default)
+
+    @property
+    def resources(self) -> dict[str, float]:
+        """Ray scheduling hints: a GPU per task when classifying on CUDA, room for a model and a batch."""
+        on_gpu = str(self.device).startswith("cuda")
+        return {"num_cpus": max(1, self.loader_threads // 2), "num_gpus": 1 if on_gpu else 0, "memory": 4 << 30}
 
     def plan(self) -> list[ShardTask]:
         return _tasks(self.shards)
@@ -318,6 +324,7 @@ class WriteStage:
     shards: tuple[ShardFile, ...]
     output_dir: Path
     name: str = WRITE_STAGE
+    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
 
     def plan(self) -> list[ShardTask]:
         return _tasks(self.shards)
@@ -359,6 +366,7 @@ class DocsStage:
     output_dir: Path
     map_path: Path
     name: str = DOCS_STAGE
+    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 1 << 30}  # holds the id -> language map
 
     def plan(self) -> list[ShardTask]:
         return _tasks(self.shards)
