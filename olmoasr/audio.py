@@ -72,14 +72,13 @@ def open_container(source: AudioSource) -> Iterator[av.container.InputContainer]
     name = _name(source)
     stream_in: BinaryIO | None = None
     if is_remote(source) or (isinstance(source, str) and is_url(source)):
-        path = as_path(source)
         try:
-            size = path.stat().st_size
+            stream_in = as_path(source).open("rb")
         except FileNotFoundError:
             raise AudioError(name, "missing_audio", "audio file not found") from None
-        if size == 0:
+        if getattr(stream_in, "size", None) == 0:  # fsspec files know their size from opening
+            stream_in.close()
             raise AudioError(name, "empty_audio", "audio file is empty (0 bytes)")
-        stream_in = path.open("rb")
         target: str | BinaryIO = stream_in
     elif isinstance(source, str | os.PathLike):
         path = Path(source)

@@ -17,7 +17,7 @@ from typing import IO, Any
 import orjson
 
 from olmoasr.io.atomic import temporary_sibling
-from olmoasr.io.storage import AnyPath, as_path, is_remote, open_input, upload, upload_temporary
+from olmoasr.io.storage import AnyPath, as_path, is_remote, open_input, remote_files, upload, upload_temporary
 from olmoasr.log import warn
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz")
@@ -54,6 +54,12 @@ def jsonl_files(path: str | os.PathLike[str] | AnyPath) -> list[AnyPath]:
         return [root]
     if not root.is_dir():
         return []
+    if is_remote(root):  # one listing of the prefix, not a request per object
+        return [
+            p
+            for rel, p in remote_files(root)
+            if rel.endswith(JSONL_SUFFIXES) and not any(part.startswith(".") for part in rel.split("/"))
+        ]
     found = [
         p
         for p in root.rglob("*")

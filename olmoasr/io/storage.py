@@ -99,6 +99,16 @@ def read_range(location: str | os.PathLike[str] | AnyPath, offset: int, size: in
         return fh.read(size)
 
 
+def remote_files(root: AnyPath) -> Iterator[tuple[str, AnyPath]]:
+    """(path relative to `root`, path) of every object under a remote `root`, from one paginated listing
+    (no request per object), sorted."""
+    base = root.path.rstrip("/")
+    for key in sorted(root.fs.find(base)):
+        rel = key[len(base) :].strip("/")
+        if rel:
+            yield rel, root.joinpath(*rel.split("/"))
+
+
 def ensure_dir(path: AnyPath) -> None:
     """Create a local directory; object stores have no directories to create."""
     if not is_remote(path):

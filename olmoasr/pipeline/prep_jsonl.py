@@ -24,7 +24,7 @@ from typing import ClassVar
 from olmoasr.audio import is_media_file, probe_duration
 from olmoasr.errors import InputError, UsageError
 from olmoasr.io.jsonl import JsonlWriter
-from olmoasr.io.storage import AnyPath, absolute, as_path, is_remote, location_str
+from olmoasr.io.storage import AnyPath, absolute, as_path, is_remote, location_str, remote_files
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
@@ -97,15 +97,13 @@ def _walk_folders(root: AnyPath) -> Iterator[tuple[AnyPath, list[tuple[str, AnyP
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             yield Path(folder), _folder_entries(Path(folder))
         return
-    by_folder: dict[str, list[str]] = defaultdict(list)
-    base = root.path.rstrip("/")
-    for key in root.fs.find(base):
-        parts = key[len(base) :].strip("/").split("/")
-        if parts[-1] and not any(part.startswith(".") for part in parts):
-            by_folder["/".join(parts[:-1])].append(parts[-1])
+    by_folder: dict[str, list[tuple[str, AnyPath]]] = defaultdict(list)
+    for rel, path in remote_files(root):
+        parts = rel.split("/")
+        if not any(part.startswith(".") for part in parts):
+            by_folder["/".join(parts[:-1])].append((parts[-1], path))
     for rel in sorted(by_folder):
-        folder = root / rel if rel else root
-        yield folder, [(name, folder / name) for name in sorted(by_folder[rel])]
+        yield (root / rel if rel else root), by_folder[rel]
 
 
 def find_shards(raw_dir: AnyPath) -> dict[str, list[tuple[str, str]]]:

@@ -220,3 +220,14 @@ def test_unreachable_storage_is_one_line_from_the_cli(monkeypatch, capsys):
         s3fs.S3FileSystem.clear_instance_cache()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: object storage: ") and f":{port}" in err[0]
+
+
+def test_missing_and_empty_remote_audio_are_typed_errors(s3_bucket):
+    from olmoasr.audio import probe_duration
+    from olmoasr.errors import AudioError
+
+    _fs().pipe_file(f"{s3_bucket}/a/empty.wav", b"")
+    for name, reason in (("missing.wav", "missing_audio"), ("empty.wav", "empty_audio")):
+        with pytest.raises(AudioError) as err:
+            probe_duration(f"{s3_bucket}/a/{name}")
+        assert err.value.reason == reason and str(err.value).startswith(f"{s3_bucket}/a/{name}: ")
