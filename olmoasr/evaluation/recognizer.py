@@ -48,25 +48,30 @@ class DecodeSettings:
 
 
 class ModelRecognizer:
-    """Implements `runner.Recognizer` with `olmoasr.model` decoding."""
+    """Implements `runner.Recognizer` with olmoasr decoding on any engine (torch network or CTranslate2)."""
 
     def __init__(self, model: Any, settings: DecodeSettings):
-        self.model = model.eval()
+        from olmoasr.engines import as_engine
+
+        if hasattr(model, "eval"):
+            model.eval()
+        self.engine = as_engine(model)
         self.settings = settings
-        self.device = str(model.device)
-        self.dtype = str(model.dtype).removeprefix("torch.")
-        self.n_mels = model.dims.n_mels
-        self._fp16 = self.dtype == "float16"  # precision is chosen when the model is loaded
+        self.device = str(self.engine.device)
+        self.dtype = self.engine.precision
+        self.engine_name = self.engine.name
+        self._fp16 = self.dtype.endswith("float16")  # precision is chosen when the model is loaded
 
     def short_form(self, batch: Sequence[np.ndarray]) -> list[str]:
         import torch
 
-        from olmoasr.model.decoding import DecodingOptions, decode
+        from olmoasr.model.decoding import DecodingOptions
         from olmoasr.model.features import N_SAMPLES, log_mel_spectrogram, pad_or_trim
 
         s = self.settings
+        engine = self.engine
         audio = torch.stack([torch.from_numpy(pad_or_trim(np.asarray(a, dtype=np.float32), N_SAMPLES)) for a in batch])
-        mel = log_mel_spectrogram(audio, n_mels=self.n_mels, device=self.model.device)
+        mel = log_mel_spectrogram(audio, n_mels=engine.n_mels, device=engine.device)
         options = DecodingOptions(
             language=s.language,
             without_timestamps=True,
@@ -76,9 +81,7 @@ class ModelRecognizer:
             fp16=self._fp16,
         )
         with torch.inference_mode():
-            results = decode(self.model, mel, options)
-        if not isinstance(results, list):
-            results = [results]
+            results = engine.decode(engine.encode(mel), options)
         return [r.text.strip() for r in results]
 
     def long_form(self, audio: np.ndarray) -> str:
@@ -106,22 +109,25 @@ class ModelRecognizer:
                 from olmoasr.model.batched import transcribe_batched
 
                 options.pop("condition_on_previous_text")
-                (result,) = transcribe_batched(self.model, [audio], batch_size=s.long_form_batch_size, **options)
+                (result,) = transcribe_batched(self.engine, [audio], batch_size=s.long_form_batch_size, **options)
                 if isinstance(result, Exception):
                     raise result
             else:
-                result = transcribe(self.model, audio, **options)
+                result = transcribe(self.engine, audio, **options)
         return str(result["text"]).strip()
 
     def synchronize(self) -> None:
-        if self.model.device.type == "cuda":
+        if self.engine.device.type == "cuda" and self.engine.name == "torch":
             import torch
 
-            torch.cuda.synchronize(self.model.device)
+            torch.cuda.synchronize(self.engine.device)
 
 
 def load_recognizer(
-    model: Any, settings: DecodeSettings, device: str | None = None, dtype: str | None = None
+    model: Any,
+    settings: DecodeSettings,
+    device: str | None = None,
+    dtype: str | None = None,
 ) -> ModelRecognizer:
     """A model object, or a name / path / Hub id for `olmoasr.load_model`, as a recogniser."""
     if isinstance(model, str):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from olmoasr.engines import as_engine
 from olmoasr.errors import OlmoasrError
 from olmoasr.model.decoding import DecodingResult, decode_with_fallback
 from olmoasr.model.decoding.task import get_decoding_tokenizer
@@ -28,6 +29,7 @@ from olmoasr.model.transcribe import TIME_PRECISION, split_options, window_segme
 from olmoasr.model.vad import VadOptions, merge_into_chunks, speech_probabilities, speech_regions
 
 if TYPE_CHECKING:
+    from olmoasr.engines.base import Engine
     from olmoasr.model.network import Whisper
     from olmoasr.model.tokenizer import Tokenizer
 
@@ -102,7 +104,7 @@ class BatchedTranscriber:
 
     def __init__(
         self,
-        model: Whisper,
+        model: Whisper | Engine,
         *,
         batch_size: int = 16,
         vad: bool = True,
@@ -122,8 +124,8 @@ class BatchedTranscriber:
             options.pop(name, None)  # sequential-only settings: chunks are decoded independently
         options.pop("fp16", None)
         _, self.policy, self.options = split_options(options)
-        self.options.check_model(model)
-        self.model = model
+        self.engine = engine = as_engine(model)
+        self.options.check_model(engine)
         self.batch_size = batch_size
         self.vad = vad
         self.vad_options = vad_options or VadOptions()
@@ -132,12 +134,12 @@ class BatchedTranscriber:
     def _language(self, samples: np.ndarray) -> str:
         if self.options.language is not None:
             return self.options.language
-        if not self.model.is_multilingual:
+        engine = self.engine
+        if not engine.is_multilingual:
             return "en"
-        from olmoasr.model.decoding import detect_language
-
-        mel = chunk_mel(samples[:N_SAMPLES], self.model.dims.n_mels)
-        _, probs = detect_language(self.model, mel.to(self.model.device, self.model.dtype))
+        mel = chunk_mel(samples[:N_SAMPLES], engine.n_mels).to(engine.device)
+        tokenizer = get_decoding_tokenizer(engine, None, "transcribe")
+        probs = engine.detect_language(engine.encode(mel.unsqueeze(0)), tokenizer)[0]
         return max(probs, key=probs.__getitem__)
 
     def _chunks(self, samples: np.ndarray) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
@@ -175,10 +177,9 @@ class BatchedTranscriber:
             by_language.setdefault(states[chunk.file_index].language, []).append(chunk)
         for language, chunks in by_language.items():
             options = dataclasses.replace(self.options, language=language)
-            tokenizer = get_decoding_tokenizer(self.model, language, options.task)
-            mel = torch.stack([chunk_mel(chunk.samples, self.model.dims.n_mels) for chunk in chunks])
-            mel = mel.to(self.model.device, self.model.dtype)
-            results = decode_with_fallback(self.model, mel, options, self.policy)
+            tokenizer = get_decoding_tokenizer(self.engine, language, options.task)
+            mel = torch.stack([chunk_mel(chunk.samples, self.engine.n_mels) for chunk in chunks])
+            results = decode_with_fallback(self.engine, mel.to(self.engine.device), options, self.policy)
             for chunk, result in zip(chunks, results, strict=True):
                 state = states[chunk.file_index]
                 state.pending -= 1
@@ -227,7 +228,7 @@ class BatchedTranscriber:
             n_frames = min(N_FRAMES, len(chunk.samples) // HOP_LENGTH)
             add_word_timestamps(
                 segments=segments,
-                model=self.model,
+                engine=self.engine,
                 tokenizer=tokenizer,
                 audio_features=result.audio_features,
                 num_frames=n_frames,
@@ -237,7 +238,7 @@ class BatchedTranscriber:
         return segments
 
     def _finish(self, state: _FileState) -> dict[str, Any]:
-        tokenizer = get_decoding_tokenizer(self.model, state.language, self.options.task)
+        tokenizer = get_decoding_tokenizer(self.engine, state.language, self.options.task)
         segments: list[dict] = []
         tokens: list[int] = []
         for _, chunk_segments, _ in sorted(state.pieces, key=lambda piece: piece[0]):
@@ -279,7 +280,7 @@ class BatchedTranscriber:
 
 
 def transcribe_batched(
-    model: Whisper,
+    model: Whisper | Engine,
     audios: Sequence[AudioInput],
     *,
     batch_size: int = 16,

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from olmoasr.engines.base import TokenAlignment
+
 if TYPE_CHECKING:
+    from olmoasr.engines.base import Engine
     from olmoasr.model.network import Whisper
     from olmoasr.model.tokenizer import Tokenizer
 
@@ -110,18 +113,15 @@ def alignment_matrix(
 
 
 @torch.inference_mode()
-def find_alignment(
+def torch_token_alignment(
     model: Whisper,
     tokenizer: Tokenizer,
     text_tokens: list[int],
     audio_features: torch.Tensor,
     num_frames: int,
-    *,
     medfilt_width: int = 7,
-) -> list[WordTiming]:
-    """Word timings (seconds from the window start) for `text_tokens` decoded from one window."""
-    if not text_tokens:
-        return []
+) -> TokenAlignment:
+    """The DTW path through the alignment heads' attention, and each text token's probability (torch network)."""
     sot_sequence = list(tokenizer.sot_sequence)
     tokens = torch.tensor(
         [[*sot_sequence, tokenizer.no_timestamps, *text_tokens, tokenizer.eot]], device=audio_features.device
@@ -136,6 +136,24 @@ def find_alignment(
     matrix = alignment_matrix(model, tokens, features, num_frames, medfilt_width)
     matrix = matrix[len(sot_sequence) : -1]
     text_indices, time_indices = dtw_path(-matrix.double().cpu().numpy())
+    return TokenAlignment(text_indices, time_indices, text_token_probs)
+
+
+def find_alignment(
+    engine: Engine,
+    tokenizer: Tokenizer,
+    text_tokens: list[int],
+    audio_features: Any,
+    num_frames: int,
+    *,
+    medfilt_width: int = 7,
+) -> list[WordTiming]:
+    """Word timings (seconds from the window start) for `text_tokens` decoded from one window."""
+    if not text_tokens:
+        return []
+    path = engine.align(audio_features, tokenizer, text_tokens, num_frames, medfilt_width)
+    text_indices, time_indices = np.asarray(path.text_indices), np.asarray(path.time_indices)
+    text_token_probs = path.text_token_probs
 
     words, word_tokens = tokenizer.split_to_word_tokens([*text_tokens, tokenizer.eot])
     if len(word_tokens) <= 1:
@@ -212,9 +230,9 @@ def _fit_segment_edges(
 def add_word_timestamps(
     *,
     segments: list[dict],
-    model: Whisper,
+    engine: Engine,
     tokenizer: Tokenizer,
-    audio_features: torch.Tensor,
+    audio_features: Any,
     num_frames: int,
     time_offset: float,
     last_speech_timestamp: float,
@@ -227,7 +245,7 @@ def add_word_timestamps(
         return
     tokens_per_segment = [[token for token in segment["tokens"] if token < tokenizer.eot] for segment in segments]
     text_tokens = list(itertools.chain.from_iterable(tokens_per_segment))
-    alignment = find_alignment(model, tokenizer, text_tokens, audio_features, num_frames, medfilt_width=medfilt_width)
+    alignment = find_alignment(engine, tokenizer, text_tokens, audio_features, num_frames, medfilt_width=medfilt_width)
     durations = np.array([timing.end - timing.start for timing in alignment])
     durations = durations[durations.nonzero()]
     median_duration = min(0.7, float(np.median(durations))) if len(durations) else 0.0

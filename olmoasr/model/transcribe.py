@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from olmoasr.engines import as_engine
 from olmoasr.errors import UsageError
 from olmoasr.model.decoding import DecodingOptions, DecodingResult, FallbackPolicy, decode_with_fallback
 from olmoasr.model.decoding.options import DecodingOptionsError
@@ -26,6 +27,7 @@ from olmoasr.model.timing import APPEND_PUNCTUATIONS, PREPEND_PUNCTUATIONS, add_
 from olmoasr.model.windows import LogMelWindows
 
 if TYPE_CHECKING:
+    from olmoasr.engines.base import Engine
     from olmoasr.model.network import Whisper
     from olmoasr.model.tokenizer import Tokenizer
 
@@ -177,14 +179,14 @@ class SequentialTranscriber:
 
     def __init__(
         self,
-        model: Whisper,
+        model: Whisper | Engine,
         long_form: LongFormOptions,
         policy: FallbackPolicy,
         decode_options: DecodingOptions,
         verbose: bool | None = None,
         generator: torch.Generator | None = None,
     ):
-        self.model = model
+        self.engine = as_engine(model)
         self.long_form = long_form
         self.policy = policy
         self.decode_options = decode_options
@@ -194,11 +196,11 @@ class SequentialTranscriber:
     def _language(self, mel: LogMelWindows) -> str:
         if self.decode_options.language is not None:
             return self.decode_options.language
-        if not self.model.is_multilingual:
+        engine = self.engine
+        if not engine.is_multilingual:
             return "en"
-        from olmoasr.model.decoding import detect_language
-
-        _, probs = detect_language(self.model, mel.window(0, N_FRAMES, self.model.dtype))
+        tokenizer = get_decoding_tokenizer(engine, None, "transcribe")
+        probs = engine.detect_language(engine.encode(mel.window(0, N_FRAMES)), tokenizer)[0]
         language = max(probs, key=probs.__getitem__)
         if self.verbose is not None:
             from olmoasr.log import warn
@@ -207,12 +209,12 @@ class SequentialTranscriber:
         return language
 
     def run(self, audio: AudioInput) -> dict[str, Any]:
-        model = self.model
-        mel = LogMelWindows(audio, model.dims.n_mels, model.device)
+        engine = self.engine
+        mel = LogMelWindows(audio, engine.n_mels, engine.device)
         language = self._language(mel)
         options = dataclasses.replace(self.decode_options, language=language)
-        options.check_model(model)
-        tokenizer = get_decoding_tokenizer(model, language, options.task)
+        options.check_model(engine)
+        tokenizer = get_decoding_tokenizer(engine, language, options.task)
         content_frames = mel.content_frames
         content_duration = mel.duration
         long_form = self.long_form
@@ -225,7 +227,7 @@ class SequentialTranscriber:
         all_tokens: list[int] = []
         all_segments: list[dict] = []
         prompt_reset_since = 0
-        remaining_prompt_length = model.dims.n_text_ctx // 2 - 1
+        remaining_prompt_length = engine.n_text_ctx // 2 - 1
         initial_prompt_tokens: list[int] = []
         if long_form.initial_prompt is not None:
             initial_prompt_tokens = tokenizer.encode(" " + long_form.initial_prompt.strip())
@@ -241,7 +243,7 @@ class SequentialTranscriber:
                 window_end_time = (seek + N_FRAMES) * HOP_LENGTH / SAMPLE_RATE
                 segment_frames = min(N_FRAMES, content_frames - seek, clip_end - seek)
                 segment_duration = segment_frames * HOP_LENGTH / SAMPLE_RATE
-                window = mel.window(seek, segment_frames, model.dtype)
+                window = mel.window(seek, segment_frames)
 
                 if long_form.carry_initial_prompt:
                     ignored = max(len(initial_prompt_tokens), prompt_reset_since)
@@ -249,7 +251,7 @@ class SequentialTranscriber:
                 else:
                     prompt = all_tokens[prompt_reset_since:]
                 window_options = dataclasses.replace(options, prompt=prompt or None)
-                result = decode_with_fallback(model, window, window_options, self.policy, self.generator)[0]
+                result = decode_with_fallback(engine, window, window_options, self.policy, self.generator)[0]
 
                 if self.policy.looks_silent(result):
                     seek += segment_frames
@@ -265,7 +267,7 @@ class SequentialTranscriber:
                 if long_form.word_timestamps:
                     add_word_timestamps(
                         segments=current,
-                        model=model,
+                        engine=engine,
                         tokenizer=tokenizer,
                         audio_features=result.audio_features,
                         num_frames=segment_frames,
@@ -402,7 +404,7 @@ class SequentialTranscriber:
 
 
 def transcribe(
-    model: Whisper,
+    model: Whisper | Engine,
     audio: AudioInput,
     *,
     verbose: bool | None = None,
@@ -418,16 +420,17 @@ def transcribe(
     initial_prompt, carry_initial_prompt, word_timestamps, prepend/append_punctuations,
     clip_timestamps, hallucination_silence_threshold. Invalid combinations raise before decoding.
     """
+    engine = as_engine(model)
     fp16 = options.pop("fp16", None)
-    if fp16 is not None and fp16 != (model.dtype == torch.float16):
+    if fp16 is not None and fp16 != engine.precision.endswith("float16"):
         from olmoasr.log import warn
 
-        if fp16 and model.device.type == "cpu":
-            warn("fp16 is not supported on CPU; decoding in float32")
+        if fp16 and engine.device.type == "cpu":
+            warn(f"fp16 is not supported on CPU; decoding in {engine.precision}")
         else:
-            warn(f"fp16={fp16} ignored: the model was loaded as {model.dtype}; choose the dtype when loading it")
+            warn(f"fp16={fp16} ignored: the model runs in {engine.precision}; choose the precision when loading it")
     long_form, policy, decode_options = split_options(options)
     if long_form.hallucination_silence_threshold is not None and not long_form.word_timestamps:
         raise DecodingOptionsError("invalid decoding options: hallucination_silence_threshold needs word_timestamps")
-    decode_options.check_model(model)
-    return SequentialTranscriber(model, long_form, policy, decode_options, verbose, generator).run(audio)
+    decode_options.check_model(engine)
+    return SequentialTranscriber(engine, long_form, policy, decode_options, verbose, generator).run(audio)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import torch
 
 from olmoasr.model.decoding.options import DecodingOptions, DecodingOptionsError, DecodingResult
-from olmoasr.model.decoding.task import DecodingTask, encode_audio
 
 if TYPE_CHECKING:
+    from olmoasr.engines.base import Engine
     from olmoasr.model.network import Whisper
 
 DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -88,22 +88,25 @@ class FallbackPolicy:
 
 @torch.inference_mode()
 def decode_with_fallback(
-    model: Whisper,
+    model: Whisper | Engine,
     mel: torch.Tensor,
     options: DecodingOptions,
     policy: FallbackPolicy,
     generator: torch.Generator | None = None,
 ) -> list[DecodingResult]:
-    """Decode a batch of windows; windows that fail are retried at the next temperature.
+    """Decode a batch of windows on any engine; windows that fail are retried at the next temperature.
 
     The encoder runs once; retries reuse the audio features.
     """
-    features = encode_audio(model, mel if mel.ndim == 3 else mel.unsqueeze(0))
+    from olmoasr.engines import as_engine
+
+    engine = as_engine(model)
+    features = engine.encode(mel if mel.ndim == 3 else mel.unsqueeze(0))
     results: list[DecodingResult | None] = [None] * features.shape[0]
     pending = list(range(features.shape[0]))
     for temperature in policy.temperatures:
-        task = DecodingTask(model, policy.options_at(options, temperature), generator)
-        decoded = task.run(features[pending])
+        rows = features if len(pending) == features.shape[0] else features[pending]
+        decoded = engine.decode(rows, policy.options_at(options, temperature), generator)
         retry = []
         for row, result in zip(pending, decoded, strict=True):
             results[row] = result

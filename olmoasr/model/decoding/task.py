@@ -10,6 +10,7 @@ import torch
 
 from olmoasr.model.decoding.filters import LogitFilter, SuppressBlank, SuppressTokens, TimestampRules
 from olmoasr.model.decoding.options import DecodingOptions, DecodingResult
+from olmoasr.model.decoding.prompt import initial_tokens, sample_length, suppressed_tokens
 from olmoasr.model.decoding.search import BeamSearch, GreedySearch, TokenSearch, rank_by_likelihood
 
 if TYPE_CHECKING:
@@ -112,48 +113,14 @@ class DecodingTask:
         self.tokenizer = tokenizer = get_decoding_tokenizer(model, options.language, options.task)
         self.n_group = options.n_group
         self.n_ctx: int = model.dims.n_text_ctx
-        self.sample_len: int = options.sample_len or self.n_ctx // 2
-
-        sot_sequence = (
-            tokenizer.sot_sequence_including_notimestamps if options.without_timestamps else (tokenizer.sot_sequence)
-        )
-        self.initial_tokens = self._initial_tokens(tuple(sot_sequence))
+        self.sample_len: int = sample_length(options, self.n_ctx)
+        self.initial_tokens = initial_tokens(tokenizer, options, self.n_ctx)
         self.sample_begin = len(self.initial_tokens)
         self.sot_index = self.initial_tokens.index(tokenizer.sot)
         self.filters = self._logit_filters()
 
-    def _encode_text(self, text: str | list[int]) -> list[int]:
-        return self.tokenizer.encode(" " + text.strip()) if isinstance(text, str) else list(text)
-
-    def _initial_tokens(self, sot_sequence: tuple[int, ...]) -> tuple[int, ...]:
-        tokens = list(sot_sequence)
-        if self.options.prefix:
-            prefix = self._encode_text(self.options.prefix)
-            max_prefix_len = self.n_ctx // 2 - self.sample_len
-            if max_prefix_len > 0:
-                prefix = prefix[-max_prefix_len:]
-            tokens += prefix
-        if self.options.prompt:
-            prompt = self._encode_text(self.options.prompt)
-            tokens = [self.tokenizer.sot_prev, *prompt[-(self.n_ctx // 2 - 1) :], *tokens]
-        return tuple(tokens)
-
     def suppressed_tokens(self) -> list[int]:
-        tokenizer = self.tokenizer
-        requested = list(self.options.suppress_tokens)
-        suppressed = [token for token in requested if token >= 0]
-        if -1 in requested:
-            suppressed += list(tokenizer.non_speech_tokens)
-        specials = [
-            tokenizer.transcribe,
-            tokenizer.translate,
-            tokenizer.sot,
-            tokenizer.sot_prev,
-            getattr(tokenizer, "sot_lm", None),
-            tokenizer.no_speech,
-        ]
-        suppressed += [token for token in specials if token is not None]
-        return sorted(set(suppressed))
+        return suppressed_tokens(self.tokenizer, self.options)
 
     def _logit_filters(self) -> list[LogitFilter]:
         tokenizer = self.tokenizer
