@@ -66,12 +66,11 @@ class ModelRecognizer:
         import torch
 
         from olmoasr.model.decoding import DecodingOptions
-        from olmoasr.model.features import N_SAMPLES, log_mel_spectrogram, pad_or_trim
+        from olmoasr.model.features import log_mel_batch
 
         s = self.settings
         engine = self.engine
-        audio = torch.stack([torch.from_numpy(pad_or_trim(np.asarray(a, dtype=np.float32), N_SAMPLES)) for a in batch])
-        mel = log_mel_spectrogram(audio, n_mels=engine.n_mels, device=engine.device)
+        mel = log_mel_batch(batch, engine.n_mels, pad="audio", device=engine.device)
         options = DecodingOptions(
             language=s.language,
             without_timestamps=True,

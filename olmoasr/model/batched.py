@@ -23,7 +23,7 @@ from olmoasr.engines import as_engine
 from olmoasr.errors import OlmoasrError
 from olmoasr.model.decoding import DecodingResult, decode_with_fallback
 from olmoasr.model.decoding.task import get_decoding_tokenizer
-from olmoasr.model.features import HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram, pad_or_trim
+from olmoasr.model.features import HOP_LENGTH, N_FRAMES, SAMPLE_RATE, log_mel_batch
 from olmoasr.model.timing import add_word_timestamps
 from olmoasr.model.transcribe import TIME_PRECISION, split_options, window_segments
 from olmoasr.model.vad import VadOptions, merge_into_chunks, speech_probabilities, speech_regions
@@ -69,13 +69,6 @@ def fixed_chunks(n_samples: int, max_seconds: float = 30.0) -> list[tuple[float,
     duration = n_samples / SAMPLE_RATE
     starts = np.arange(0.0, duration, max_seconds)
     return [(float(start), float(min(duration, start + max_seconds))) for start in starts]
-
-
-def chunk_mel(samples: np.ndarray, n_mels: int) -> torch.Tensor:
-    """The chunk's log-mel exactly as the sequential loop sees a window starting at its first sample."""
-    mel = log_mel_spectrogram(samples, n_mels, padding=N_SAMPLES)
-    n_frames = min(N_FRAMES, len(samples) // HOP_LENGTH)
-    return pad_or_trim(mel[:, :n_frames], N_FRAMES)
 
 
 def split_segments(
@@ -137,9 +130,9 @@ class BatchedTranscriber:
         engine = self.engine
         if not engine.is_multilingual:
             return "en"
-        mel = chunk_mel(samples[:N_SAMPLES], engine.n_mels).to(engine.device)
+        mel = log_mel_batch([samples], engine.n_mels, pad="mel", device=engine.device)
         tokenizer = get_decoding_tokenizer(engine, None, "transcribe")
-        probs = engine.detect_language(engine.encode(mel.unsqueeze(0)), tokenizer)[0]
+        probs = engine.detect_language(engine.encode(mel), tokenizer)[0]
         return max(probs, key=probs.__getitem__)
 
     def _chunks(self, samples: np.ndarray) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
@@ -178,8 +171,9 @@ class BatchedTranscriber:
         for language, chunks in by_language.items():
             options = dataclasses.replace(self.options, language=language)
             tokenizer = get_decoding_tokenizer(self.engine, language, options.task)
-            mel = torch.stack([chunk_mel(chunk.samples, self.engine.n_mels) for chunk in chunks])
-            results = decode_with_fallback(self.engine, mel.to(self.engine.device), options, self.policy)
+            clips = [chunk.samples for chunk in chunks]
+            mel = log_mel_batch(clips, self.engine.n_mels, pad="mel", device=self.engine.device)
+            results = decode_with_fallback(self.engine, mel, options, self.policy)
             for chunk, result in zip(chunks, results, strict=True):
                 state = states[chunk.file_index]
                 state.pending -= 1

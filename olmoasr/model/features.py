@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -119,3 +120,50 @@ def log_mel_spectrogram(
     peak = log_spec.amax(dim=(-2, -1), keepdim=True)
     log_spec = torch.maximum(log_spec, peak - 8.0)
     return (log_spec + 4.0) / 4.0
+
+
+def log_mel_batch(
+    clips: Sequence[np.ndarray | torch.Tensor],
+    n_mels: int = 80,
+    *,
+    pad: str = "audio",
+    n_samples: int = N_SAMPLES,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """One model window per clip: 16 kHz mono clips -> log-mel [batch, n_mels, n_samples // HOP_LENGTH].
+
+    Each clip is cut to the window (`n_samples`, 30 s) first; the spectrogram runs on `device` as one
+    batch and is returned in `dtype`. What fills the window after a short clip:
+
+    - `pad="audio"`: silence. The clip is zero-padded to the window before the spectrogram, so the rest of
+      the window holds the log floor; training examples, short-form evaluation and language id look so.
+    - `pad="mel"`: zeros of the normalised log-mel after the clip's frames, exactly as the long-form loop
+      sees a window that starts at the clip's first sample (batched chunks must look like that).
+    """
+    if pad not in ("audio", "mel"):
+        raise ValueError(f"pad must be 'audio' or 'mel', got {pad!r}")
+    n_frames = n_samples // HOP_LENGTH
+    if not clips:
+        return torch.zeros(0, n_mels, n_frames, device=device, dtype=dtype)
+    rows = [_as_samples(clip)[:n_samples] for clip in clips]
+    # "mel": the clip followed by a window of silence, as `log_mel_spectrogram(clip, padding=n_samples)`
+    width = n_samples if pad == "audio" else 2 * n_samples
+    audio = torch.zeros(len(rows), width)
+    for row, samples in enumerate(rows):
+        audio[row, : len(samples)] = samples
+    mel = log_mel_spectrogram(audio, n_mels, device=device)[..., :n_frames]
+    if pad == "mel":
+        for row, samples in enumerate(rows):
+            mel[row, :, len(samples) // HOP_LENGTH :] = 0
+    return mel.to(dtype)
+
+
+def _as_samples(clip: np.ndarray | torch.Tensor) -> torch.Tensor:
+    if isinstance(clip, torch.Tensor):
+        samples = clip.detach().to("cpu", torch.float32)
+    else:
+        samples = torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32))
+    if samples.ndim != 1:
+        raise ValueError(f"a clip must be mono samples [n], got shape {tuple(samples.shape)}")
+    return samples

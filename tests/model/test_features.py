@@ -13,6 +13,7 @@ from olmoasr.model.features import (
     N_SAMPLES,
     SAMPLE_RATE,
     TOKENS_PER_SECOND,
+    log_mel_batch,
     log_mel_spectrogram,
     mel_filters,
     pad_or_trim,
@@ -89,3 +90,35 @@ def test_very_short_audio(n_samples, n_frames):
     mel = log_mel_spectrogram(audio)
     assert mel.shape == (80, n_frames)
     assert torch.isfinite(mel).all()
+
+
+def test_mel_batch_pads_audio_as_a_window_of_silence():
+    clips = [_tone_and_noise(3.0), _tone_and_noise(31.0)[::-1].copy() * 0.1, np.zeros(0, dtype=np.float32)]
+    batch = log_mel_batch(clips, 80, pad="audio")
+    assert batch.shape == (3, 80, N_FRAMES)
+    for row, clip in zip(batch, clips, strict=True):
+        one = log_mel_spectrogram(pad_or_trim(clip, N_SAMPLES))
+        assert (row - one).abs().max() < 1e-5
+    assert torch.allclose(batch[0, :, -1], torch.full((80,), batch[0].min().item()))  # the log floor
+
+
+def test_mel_batch_pads_mel_as_the_long_form_loop_sees_a_window():
+    from olmoasr.model.windows import LogMelWindows
+
+    clips = [_tone_and_noise(3.0), _tone_and_noise(12.34), _tone_and_noise(30.0), _tone_and_noise(0.005)]
+    batch = log_mel_batch(clips, 128, pad="mel", dtype=torch.float64)
+    assert batch.shape == (4, 128, N_FRAMES) and batch.dtype == torch.float64
+    for row, clip in zip(batch, clips, strict=True):
+        windows = LogMelWindows(clip, 128)
+        n_frames = min(N_FRAMES, len(clip) // 160)
+        assert (row.float() - windows.window(0, n_frames)).abs().max() < 1e-5
+        assert not row[:, n_frames:].any()
+
+
+def test_mel_batch_of_a_shorter_window_and_bad_input():
+    assert log_mel_batch([_tone_and_noise(3.0)], pad="audio", n_samples=32_000).shape == (1, 80, 200)
+    assert log_mel_batch([], 80).shape == (0, 80, N_FRAMES)
+    with pytest.raises(ValueError, match="pad must be"):
+        log_mel_batch([_tone_and_noise(1.0)], pad="zeros")
+    with pytest.raises(ValueError, match="mono"):
+        log_mel_batch([np.zeros((2, 100), dtype=np.float32)])

@@ -120,26 +120,21 @@ class WhisperEnglishClassifier:
         import torch
 
         from olmoasr.model.decoding import decode
-        from olmoasr.model.features import N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram
+        from olmoasr.model.features import N_SAMPLES, SAMPLE_RATE, log_mel_batch
 
         scores: list[EnglishSpeechScore | None] = [None] * len(waves)
         keep = [i for i, wave in enumerate(waves) if len(wave) > 0]
         if not keep:
             return scores
         n_mels = self.model.dims.n_mels
-        mels = [
-            log_mel_spectrogram(np.asarray(waves[i][:N_SAMPLES], dtype=np.float32), n_mels, N_SAMPLES, self.device)[
-                :, :N_FRAMES
-            ]
-            for i in keep
-        ]
+        mels = log_mel_batch([waves[i] for i in keep], n_mels, pad="audio", device=self.device)
         longest_seconds = min(N_SAMPLES, max(len(waves[i]) for i in keep)) / SAMPLE_RATE
         token_limit = min(
             self.model.dims.n_text_ctx // 2,  # DecodingOptions.sample_len's default
             math.ceil(MAX_TOKENS_PER_SECOND * longest_seconds) + TOKEN_SLACK,
         )
         with torch.inference_mode():
-            results = decode(self.model, torch.stack(mels), self.options, sample_len=token_limit)
+            results = decode(self.model, mels, self.options, sample_len=token_limit)
         for i, result in zip(keep, results, strict=True):
             scores[i] = EnglishSpeechScore(
                 float(result.avg_logprob),

@@ -56,21 +56,16 @@ class WhisperLanguageClassifier:
         import torch
 
         from olmoasr.model.decoding.task import detect_language
-        from olmoasr.model.features import N_FRAMES, N_SAMPLES, log_mel_spectrogram
+        from olmoasr.model.features import log_mel_batch
 
         results: list[Prediction | None] = [None] * len(waves)
         keep = [i for i, w in enumerate(waves) if len(w) > 0]
         if not keep:
             return results
         n_mels = self.model.dims.n_mels
-        mels = [
-            log_mel_spectrogram(np.asarray(waves[i][:N_SAMPLES], dtype=np.float32), n_mels, N_SAMPLES, self.device)[
-                :, :N_FRAMES
-            ]
-            for i in keep
-        ]
+        mels = log_mel_batch([waves[i] for i in keep], n_mels, pad="audio", device=self.device)
         with torch.inference_mode():
-            _, probabilities = detect_language(self.model, torch.stack(mels), self.tokenizer)
+            _, probabilities = detect_language(self.model, mels, self.tokenizer)
         for i, probs in zip(keep, probabilities, strict=True):
             language = max(probs, key=probs.get)
             results[i] = Prediction(language, float(probs[language]))
