@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import os
 import random
@@ -250,11 +251,18 @@ def original_tag(path: Path, out: Path, tags: list[str]) -> int:
 
     upper, lower = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), set("abcdefghijklmnopqrstuvwxyz")
 
-    def man_text(content):
-        return " ".join(c.text.strip() for c in webvtt.from_string(content))
+    def parse(content, name=".vtt"):
+        # The original parses VTT only (its SRT branch is broken, spec §1.4); SRT is read with webvtt-py's
+        # SRT reader here so that the original's approach tags the same documents.
+        if name.endswith(".srt"):
+            return list(webvtt.from_buffer(io.StringIO(content), format="srt"))
+        return list(webvtt.from_string(content))
+
+    def man_text(content, name):
+        return " ".join(c.text.strip() for c in parse(content, name))
 
     def mach_text(content):
-        captions = list(webvtt.from_string(content))
+        captions = parse(content)
         start = 2 if len(captions) > 1 and captions[0].text == captions[1].text else 0
         kept = [c.text for c in captions[start:-1] if "\n" not in c.text]
         if captions:
@@ -269,7 +277,13 @@ def original_tag(path: Path, out: Path, tags: list[str]) -> int:
             dist["mixed" if (up and lo) or not c.text.strip() else "upper" if up else "lower"] += 1
         best = max(dist.values())
         keys = [k for k, v in dist.items() if v == best]
-        return "mixed" if "mixed" in keys else keys[0]
+        if len(keys) > 1:
+            return "mixed" if "mixed" in keys else keys[0]
+        if keys[0] == "lower" and dist["mixed"] / dist["lower"] > 0.6:
+            return "mixed"
+        if keys[0] == "mixed" and dist["upper"] / dist["mixed"] > 0.6:
+            return "upper"
+        return keys[0]
 
     def repeating(d):
         prev = None
@@ -287,15 +301,20 @@ def original_tag(path: Path, out: Path, tags: list[str]) -> int:
 
     def edit_dist(d):
         normalizer = EnglishTextNormalizer()  # the original builds one per record
-        man, mach = normalizer(d["man_text"]), normalizer(d["mach_text"])
-        return jiwer.wer(man, mach) if man else (1.0 if mach else 0.0)
+        man_text, mach_text = d["man_text"], d["mach_text"]
+        man, mach = normalizer(man_text), normalizer(mach_text)
+        if man:
+            return jiwer.wer(man, mach)
+        if not man_text:
+            return jiwer.wer(mach or mach_text, "") if (mach or mach_text) else 0.0
+        return jiwer.wer(man_text, mach)
 
     functions = {"casing": casing, "repeating_lines": repeating, "text_lang": text_lang, "edit_dist": edit_dist}
     records = _original_read(path)
     for record in records:
         d = {
-            "content_iter": list(webvtt.from_string(record["content"])),
-            "man_text": man_text(record["content"]),
+            "content_iter": parse(record["content"], record["subtitle_file"]),
+            "man_text": man_text(record["content"], record["subtitle_file"]),
             "mach_text": mach_text(record["mach_content"]) if record.get("mach_content") else "",
         }
         for tag in tags:

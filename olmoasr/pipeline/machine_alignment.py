@@ -8,7 +8,8 @@ gets closer to the window end; a line straddling a boundary then lands entirely 
 rolling line still on screen after its words were said spills into the next window.) Words are used
 once, in order. The intended per-segment fields, which the original computed but never wrote:
 
-- `seg_text` / `mach_seg_text`: Whisper-English-normalised manual / machine text of the window,
+- `seg_text` / `mach_seg_text`: Whisper-English-normalised manual / machine text of the window (decoded
+  `<` / `>` read as spaces, `normalize_caption_text`),
 - `mach_seg_content`: the window's machine words, regrouped by source line and re-timed to the manual
   window's start (same format rules as `seg_content`); `mach_timestamp`: their absolute range,
 - `seg_edit_dist`: WER(manual, machine) on the normalised texts, with the original's fallbacks
@@ -20,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import jiwer
-
 from olmoasr.pipeline.segmenting import Window
 from olmoasr.pipeline.transcripts import (
     Caption,
@@ -29,7 +28,8 @@ from olmoasr.pipeline.transcripts import (
     machine_units,
     transcript_text,
 )
-from olmoasr.text import normalize_english
+from olmoasr.text.normalize import normalize_caption_text
+from olmoasr.text.wer import word_error_rate
 from olmoasr.timestamps import format_range_ms
 
 
@@ -150,15 +150,15 @@ def seg_edit_distance(manual_text: str, machine_text: str, manual_norm: str, mac
         return 0.0 if not hypothesis.strip() else 1.0
     if not hypothesis.strip():
         return 1.0
-    return float(jiwer.wer(reference, hypothesis))
+    return word_error_rate(reference, hypothesis)
 
 
 def alignment_fields(window: Window, mach_window: MachineWindow, fmt: str) -> dict[str, object]:
     """The §2.5 fields of one segment record."""
     manual_raw = transcript_text(window.captions)
     machine_raw = mach_window.text
-    manual_norm = normalize_english(manual_raw) if manual_raw else ""
-    machine_norm = normalize_english(machine_raw) if machine_raw else ""
+    manual_norm = normalize_caption_text(manual_raw) if manual_raw else ""
+    machine_norm = normalize_caption_text(machine_raw) if machine_raw else ""
     start = window.start_ms
     relative = [Caption(max(0, c.start_ms - start), max(0, c.end_ms - start), c.text) for c in mach_window.captions]
     fields: dict[str, object] = {

@@ -308,6 +308,7 @@ def summarize_tag_stats(stats: Stats, config: TaggingConfig) -> dict[str, Any]:
                 )
         entry: dict[str, Any] = {"buckets": dict(sorted(buckets.items()))}
         tagged = records - stats.get(f"tagger_errors/{out_field}", 0) - _untagged(stats)
+        tagged -= stats.get(f"tag/{out_field}/null/records", 0)  # a null tag (no value) is not in the mean
         if f"tag/{out_field}/sum" in stats and tagged:
             entry["mean"] = stats[f"tag/{out_field}/sum"] / tagged
         entry["cpu_seconds"] = stats.get(f"cpu_seconds/{out_field}", 0.0)

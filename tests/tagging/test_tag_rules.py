@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from olmoasr.pipeline.taggers import TAGGERS, TagContext
+from olmoasr.pipeline.taggers import TAGGERS, Level, TagContext
 from olmoasr.pipeline.taggers.casing import caption_casing, document_casing
 from olmoasr.pipeline.taggers.edit_dist import edit_dist_bucket, manual_machine_wer
 from olmoasr.pipeline.taggers.has_proper_cap_after_punct_line import proper_cap_after_punct
 from olmoasr.pipeline.taggers.repeating_lines import has_repeating_lines
 from olmoasr.pipeline.taggers.text_lang import detect_text_language
+from olmoasr.pipeline.tagging import load_tagging_config, tag_record
+
+from ._records import doc
 
 
-def ctx(*captions: str, mach: str | None = None) -> TagContext:
-    return TagContext(list(captions), " ".join(c.strip() for c in captions if c.strip()), 10.0, mach_text=mach)
+def ctx(*captions: str, mach: str | None = None, level: Level = "document") -> TagContext:
+    text = " ".join(c.strip() for c in captions if c.strip())
+    return TagContext(list(captions), text, 10.0, level=level, mach_text=mach)
 
 
 @pytest.mark.parametrize(
@@ -45,13 +49,20 @@ def test_caption_casing(text, expected):
         ({"upper": 4, "lower": 0, "mixed": 5}, "upper"),  # mixed wins but upper/mixed = 0.8 > 0.6
         ({"upper": 2, "lower": 2, "mixed": 0}, "upper"),  # upper/lower tie -> first of (upper, lower)
         ({"upper": 0, "lower": 3, "mixed": 3}, "mixed"),  # tie involving mixed -> mixed
-        ({"upper": 3, "lower": 3, "mixed": 3}, "upper"),  # tie -> mixed, then upper/mixed = 1 > 0.6 -> upper
-        ({"upper": 3, "lower": 0, "mixed": 3}, "upper"),  # same adjustment after a mixed/upper tie
+        ({"upper": 3, "lower": 3, "mixed": 3}, "mixed"),  # a tie is final: no 0.6 adjustment after it
+        ({"upper": 3, "lower": 0, "mixed": 3}, "mixed"),  # (the old rule made these two `upper`)
+        ({"upper": 1, "lower": 0, "mixed": 1}, "mixed"),  # two captions, one of each: the common case
         ({"upper": 0, "lower": 0, "mixed": 0}, "mixed"),  # no captions
     ],
 )
 def test_document_casing_adjustments_and_ties(counts, expected):
     assert document_casing(counts) == expected
+
+
+def test_casing_tie_in_a_two_caption_document_is_mixed():
+    # One all-caps caption and one properly cased one: the paper's best filter keeps `mixed`, drops `upper`.
+    assert TAGGERS["casing"]().tag(ctx("WELCOME BACK", "Today we talk about bread.")) == "mixed"
+    assert TAGGERS["casing"]().tag(ctx("WELCOME BACK", "Today we talk.", "AND NOW", "Back to you")) == "mixed"
 
 
 def test_casing_tagger_and_its_ratio_option():
@@ -90,10 +101,20 @@ def test_text_lang_codes_unknown_and_errors():
     assert tagger.bucket("en") == "en" and tagger.bucket("un") == "un" and tagger.bucket("fr") == "other"
 
 
+FRENCH = "Nous avons parlé de la musique pendant toute la soirée et les enfants jouaient dans le jardin."
+
+
+def test_text_lang_reads_a_decoded_angle_bracket_as_text():
+    # `&lt;` in the caption file is `<` in the text; cld2's HTML mode took it for markup and said `en`.
+    record = doc("fr", "Welcome to the show everybody, x&lt;y and", FRENCH, FRENCH, FRENCH)
+    assert tag_record(record, load_tagging_config("main_tagging"))["text_lang"] == "fr"
+    assert detect_text_language("I think the answer is a<b. " + FRENCH * 3) == ("fr", True)
+
+
 def test_text_lang_error_is_counted(monkeypatch):
     import pycld2
 
-    def broken(text):
+    def broken(text, **options):
         raise pycld2.error("boom")
 
     monkeypatch.setattr(pycld2, "detect", broken)
@@ -112,8 +133,7 @@ def test_text_lang_error_is_counted(monkeypatch):
         ("", "", 0.0),  # both empty
         ("", "hello there", 1.0),  # manual empty, machine has words
         ("", "[Music]", 1.0),  # machine normalises to "" -> raw machine text vs ""
-        ("the cat sat", None, 1.0),  # no machine transcript
-        ("the cat sat", "", 1.0),
+        ("the cat sat", "", 1.0),  # an empty machine transcript scores
         ("[Music]", "", 1.0),  # manual normalises to "": raw manual vs normalised machine
         ("[Music]", "[Music]", 1.0),  # raw "[Music]" vs normalised machine "" -> 1 deletion
         ("It's 5 o'clock", "it is five o'clock", 0.0),  # numbers and contractions standardised
@@ -124,17 +144,39 @@ def test_edit_distance_and_fallbacks(man, mach, expected):
     assert manual_machine_wer(man, mach) == pytest.approx(expected)
 
 
-def test_edit_dist_tagger_counts_missing_machine_text_and_buckets():
+def test_edit_dist_without_machine_transcript_is_null_and_counted():
     tagger = TAGGERS["edit_dist"]()
-    assert tagger.tag(ctx("the cat sat")) == 1.0
+    assert tagger.tag(ctx("the cat sat")) is None  # missing is not a value
     assert tagger.events["no_machine_transcript"] == 1
-    assert [edit_dist_bucket(v) for v in (0.0, 0.5, 1.0, 1.5)] == ["=0", "(0,1)", "=1", ">1"]
+    assert tagger.tag(ctx("the cat sat", mach="")) == 1.0  # present but empty: scores
+    assert tagger.events["no_machine_transcript"] == 1
+    assert [edit_dist_bucket(v) for v in (0.0, 0.5, 1.0, 1.5, None)] == ["=0", "(0,1)", "=1", ">1", "null"]
 
 
 def test_seg_edit_dist_uses_the_segment_machine_text():
     tagger = TAGGERS["seg_edit_dist"]()
     assert tagger.tag(ctx("We met, yesterday.", mach="we met yesterday")) == 0.0
     assert tagger.tag(ctx("We met yesterday", mach="")) == 1.0
+    assert tagger.tag(ctx("We met yesterday", level="segment")) is None
+    assert tagger.events["no_machine_segment"] == 1
+
+
+@pytest.mark.parametrize(
+    ("man", "mach"),
+    [
+        # a decoded `<` made Whisper's normaliser delete everything up to the next `]`: WER 0.0 became 1.09
+        ("If x < y then we stop.", "if x y then we stop"),
+        (
+            "If x < y then we stop. The rest of the talk is here. [Music] Thanks for watching",
+            "if x y then we stop the rest of the talk is here thanks for watching",
+        ),
+        ("so a < b and c > d, right?", "so a b and c d right"),  # a `<`...`>` pair is not a tag either
+        ("<3 you all, see you > soon", "3 you all see you soon"),
+    ],
+)
+def test_edit_dist_decoded_angle_brackets_are_text_not_annotations(man, mach):
+    assert manual_machine_wer(man, mach) == 0.0
+    assert TAGGERS["edit_dist"]().tag(ctx(man, mach=mach)) == 0.0
 
 
 @pytest.mark.parametrize(

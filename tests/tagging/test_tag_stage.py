@@ -42,8 +42,8 @@ def test_tag_documents_vtt_and_srt(tmp_path):
     assert tags == {
         "good": ("mixed", False, "en", 0.0),
         "caps": ("upper", False, "en", pytest.approx(0.5)),
-        "roll": ("lower", True, "en", 1.0),  # no machine transcript -> 1.0
-        "fr": ("mixed", False, "fr", 1.0),
+        "roll": ("lower", True, "en", None),  # no machine transcript: no edit distance
+        "fr": ("mixed", False, "fr", None),
     }
     assert records["good"]["content"] == documents()[0]["content"]  # the record itself is untouched
     summary = orjson.loads((out / "main_tagging_summary.json").read_bytes())
@@ -51,7 +51,8 @@ def test_tag_documents_vtt_and_srt(tmp_path):
     assert summary["records"] == 4 and summary["level"] == "document"
     assert summary["tags"]["casing"]["buckets"]["mixed"]["records"] == 2
     assert summary["tags"]["text_lang"]["buckets"]["other"]["records"] == 1
-    assert summary["tags"]["edit_dist"]["buckets"]["=1"]["records"] == 2
+    assert summary["tags"]["edit_dist"]["buckets"]["null"]["records"] == 2
+    assert summary["tags"]["edit_dist"]["mean"] == pytest.approx(0.25)  # over the two records with a value
     assert summary["tags"]["edit_dist"]["events"] == {"no_machine_transcript": 2}
     shard_stats = orjson.loads((out / "shard_00000_stats.json").read_bytes())
     assert shard_stats["stats"]["records"] == 4
@@ -96,7 +97,9 @@ def test_empty_transcripts_are_tagged_and_counted(tmp_path):
     record = doc("empty", "x") | {"content": "WEBVTT\n\n"}
     config = load_tagging_config("main_tagging")
     tagged = tag_record(dict(record), config)
-    assert tagged["text_lang"] == "un" and tagged["edit_dist"] == 0.0 and tagged["casing"] == "mixed"
+    assert tagged["text_lang"] == "un" and tagged["edit_dist"] is None and tagged["casing"] == "mixed"
+    with_machine = tag_record(record | {"mach_content": "WEBVTT\n\n"}, config)
+    assert with_machine["edit_dist"] == 0.0  # an empty machine transcript is present: both empty -> 0.0
 
 
 def test_tag_segments_uses_the_segment_texts(tmp_path):
@@ -113,7 +116,7 @@ def test_tag_segments_uses_the_segment_texts(tmp_path):
         ),
         seg("v_1", "The cat sat on the mat.", edit_dist=0.2, mach_seg_content=vtt("the dog sat on a mat")),
         seg("v_2", fmt="srt", edit_dist=0.2) | {"seg_content": ""},  # no-speech SRT segment
-        seg("v_3", "Only manual text here.", edit_dist=0.2),  # no machine segment: 1.0
+        seg("v_3", "Only manual text here.", edit_dist=0.2),  # no machine segment: null
     ]
     write_shard(src / "shard_seg_00000.jsonl", segments)
     out = tmp_path / "tagged"
@@ -128,18 +131,18 @@ def test_tag_segments_uses_the_segment_texts(tmp_path):
     assert got == [
         (0.0, 3, "mixed", 0.2, "mixed"),  # the document's tags copied by prep stay as they were
         (pytest.approx(2 / 6), 6, "mixed", 0.2, None),
-        (0.0, 0, "mixed", 0.2, None),
-        (1.0, 4, "mixed", 0.2, None),
+        (None, 0, "mixed", 0.2, None),
+        (None, 4, "mixed", 0.2, None),
     ]
     # the original's segment config works unchanged
     shipped = tag_segments(src, tmp_path / "shipped", "main_tagging_seg", workers=1, show_progress=False)
     assert [r["seg_edit_dist"] for r in read_shard(tmp_path / "shipped" / "shard_seg_00000.jsonl")] == [
         0.0,
         pytest.approx(2 / 6),
-        0.0,
-        1.0,
+        None,
+        None,
     ]
-    assert shipped.summary["tags"]["seg_edit_dist"]["events"] == {"no_machine_transcript": 2}
+    assert shipped.summary["tags"]["seg_edit_dist"]["events"] == {"no_machine_segment": 2}
 
 
 def test_sigkill_then_rerun_gives_identical_output(tmp_path):

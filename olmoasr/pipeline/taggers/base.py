@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
+from olmoasr.text.normalize import normalize_caption_text
+
 Level = Literal["document", "segment"]
 LEVELS: tuple[Level, ...] = ("document", "segment")
 
@@ -21,7 +23,7 @@ LEVELS: tuple[Level, ...] = ("document", "segment")
 class TagContext:
     """What every tagger reads for one record. Machine text is computed only if a tagger asks for it."""
 
-    __slots__ = ("captions", "man_text", "duration_s", "level", "_mach_loader", "_mach_text")
+    __slots__ = ("captions", "man_text", "duration_s", "level", "_mach_loader", "_mach_text", "_normalized")
 
     def __init__(
         self,
@@ -38,6 +40,7 @@ class TagContext:
         self.level = level
         self._mach_text = mach_text
         self._mach_loader = mach_loader
+        self._normalized: dict[str, str] = {}
 
     @property
     def mach_text(self) -> str | None:
@@ -46,6 +49,13 @@ class TagContext:
             self._mach_text = self._mach_loader()
             self._mach_loader = None
         return self._mach_text
+
+    def normalized(self, text: str) -> str:
+        """`normalize_caption_text(text)`, computed once per record for every tagger that compares texts."""
+        out = self._normalized.get(text)
+        if out is None:
+            out = self._normalized[text] = normalize_caption_text(text)
+        return out
 
 
 @dataclass

@@ -24,19 +24,18 @@ def caption_casing(text: str) -> str:
 
 
 def document_casing(counts: dict[str, int], ratio: float = 0.6) -> str:
-    """Most frequent class; a tie involving mixed is mixed, an upper/lower tie is upper. Then the adjustments:
-    lower wins but mixed/lower > ratio -> mixed; mixed wins but upper/mixed > ratio -> upper."""
+    """The most frequent class. A tie is `mixed` if mixed is among the tied classes, otherwise `upper`
+    (the first of upper, lower), and is final. A single winner is then adjusted: lower wins but
+    mixed/lower > ratio -> mixed; mixed wins but upper/mixed > ratio -> upper."""
     upper, lower, mixed = counts.get("upper", 0), counts.get("lower", 0), counts.get("mixed", 0)
     best = max(upper, lower, mixed)
-    if mixed == best:
-        winner = "mixed"
-    elif upper == best:
-        winner = "upper"
-    else:
-        winner = "lower"
-    if winner == "lower" and lower and mixed / lower > ratio:
+    tied = [name for name, n in (("upper", upper), ("lower", lower), ("mixed", mixed)) if n == best]
+    if len(tied) > 1:
+        return "mixed" if "mixed" in tied else tied[0]
+    winner = tied[0]
+    if winner == "lower" and mixed / lower > ratio:
         return "mixed"
-    if winner == "mixed" and mixed and upper / mixed > ratio:
+    if winner == "mixed" and upper / mixed > ratio:
         return "upper"
     return winner
 

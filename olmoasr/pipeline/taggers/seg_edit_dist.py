@@ -1,25 +1,19 @@
-"""`seg_edit_dist`: manual vs aligned machine text of one segment (prep's `mach_seg_*`), spec §2.5."""
+"""`seg_edit_dist`: manual vs aligned machine text of one segment (prep's `mach_seg_*`), spec §2.5.
+
+The rule of `edit_dist`; a segment without aligned machine text (its document had no machine transcript)
+gets null, counted as `no_machine_segment`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from olmoasr.pipeline.taggers.base import TagContext, Tagger
-from olmoasr.pipeline.taggers.edit_dist import edit_dist_bucket, manual_machine_wer
+from olmoasr.pipeline.taggers.edit_dist import EditDistTagger
 
 
 @dataclass
-class SegEditDistTagger(Tagger):
+class SegEditDistTagger(EditDistTagger):
     name: ClassVar[str] = "seg_edit_dist"
     field: ClassVar[str] = "seg_edit_dist"
     levels: ClassVar[tuple] = ("segment",)
-
-    def tag(self, ctx: TagContext) -> float:
-        mach = ctx.mach_text
-        if mach is None:
-            self.note("no_machine_segment")
-        return manual_machine_wer(ctx.man_text, mach)
-
-    def bucket(self, value: object) -> str | None:
-        return edit_dist_bucket(value)

@@ -1,6 +1,9 @@
 """`text_lang`: pycld2's top-1 language code of the manual text (`un` = unknown), spec §3.
 
-An error from the detector gives `un` and is counted (`text_lang:errors`) - never a silent `en`.
+cld2 runs in plain-text mode: the caption text has its entities decoded already, and in cld2's default
+HTML mode a decoded `<` starts "markup" that hides the rest of the text (a French transcript with `x<y`
+in its first line came out `en`). An error from the detector gives `un` and is counted
+(`text_lang:errors`) - never a silent `en`.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ def _printable(text: str) -> str:
 def detect_text_language(text: str) -> tuple[str, bool]:
     """(code, ok). Retries once on a cleaned copy; `("un", False)` if cld2 still fails."""
     try:
-        return pycld2.detect(text)[2][0][1], True
+        return pycld2.detect(text, isPlainText=True)[2][0][1], True
     except (pycld2.error, UnicodeError, ValueError):
         pass
     try:
-        return pycld2.detect(_printable(text))[2][0][1], True
+        return pycld2.detect(_printable(text), isPlainText=True)[2][0][1], True
     except (pycld2.error, UnicodeError, ValueError):
         return UNKNOWN, False
 
