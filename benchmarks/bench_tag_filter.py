@@ -441,12 +441,87 @@ def first_records(src: Path, dest: Path, n: int) -> Path:
     return dest
 
 
+def agreement(ours_dir: Path, original_dir: Path, tags: list[str]) -> dict[str, dict[str, int]]:
+    """Per tag: records where ours equals the original's, differs, or is null (ours) where it has a value."""
+    theirs = {r["id"]: r for r in _original_read(next(original_dir.glob("*.jsonl.gz")))}
+    counts = {tag: {"equal": 0, "differ": 0, "null": 0} for tag in tags}
+    with gzip.open(next(ours_dir.glob("*.jsonl.gz")), "rb") as fh:
+        for line in fh:
+            ours = json.loads(line)
+            other = theirs[ours["id"]]
+            for tag in tags:
+                mine, their = ours.get(tag), other.get(tag)
+                if mine is None and their is not None:
+                    counts[tag]["null"] += 1
+                elif mine == their or (isinstance(mine, float) and abs(mine - their) < 1e-9):
+                    counts[tag]["equal"] += 1
+                else:
+                    counts[tag]["differ"] += 1
+    return counts
+
+
+def varied_comparison(root: Path, count: int, repeats: int) -> str:
+    """main_tagging on varied documents, ours and the original's approach side by side: each measurement in
+    its own one-worker process, the two interleaved `repeats` times, the median CPU-time rate of each."""
+    from _varied_documents import varied_documents
+
+    src = root / "varied"
+    with JsonlWriter(src / "shard_00000.jsonl.gz") as out:
+        out.write_many(varied_documents(count))
+    main_cfg = str(Path(__file__).resolve().parent.parent / "olmoasr/configs/tagging/main_tagging.yaml")
+    ours_runs, original_runs = [], []
+    for k in range(repeats):
+        ours_runs.append(measure("tag", src, root / f"varied_ours{k}", "main_tagging"))
+        original_runs.append(measure("original_tag", src, root / f"varied_original{k}", main_cfg))
+        print(
+            f"varied round {k + 1}: ours {ours_runs[-1]['per_s']:,.0f} docs/s/core, "
+            f"original {original_runs[-1]['per_s']:,.0f}"
+        )
+    ours = sorted(ours_runs, key=lambda r: r["per_s"])[repeats // 2]
+    theirs = sorted(original_runs, key=lambda r: r["per_s"])[repeats // 2]
+    tags = ["casing", "repeating_lines", "text_lang", "edit_dist"]
+    agreed = agreement(root / "varied_ours0", root / "varied_original0", tags)
+    rows = [
+        f"`python benchmarks/bench_tag_filter.py --varied-only --varied {count} --repeats {repeats}` — "
+        f"`tag doc -c main_tagging` (casing, repeating_lines, text_lang, edit_dist) on {count:,} varied documents "
+        "(`benchmarks/_varied_documents.py`: 1-300 captions, SRT and VTT, markup and entities, casing ties, "
+        "other languages, rolling and plain machine captions, empty or absent machine transcripts). One worker "
+        f"per measurement in a fresh process, ours and the original's approach interleaved {repeats} times; "
+        "records/s per CPU-second (median), load average "
+        f"{os.getloadavg()[0]:.1f} at the end.",
+        "",
+        "| | docs/s/core (CPU time) | wall docs/s | peak RSS |",
+        "|---|---:|---:|---:|",
+        f"| olmoasr | {ours['per_s']:,.0f} | {ours['per_wall_s']:,.0f} | {ours['peak_rss_mb']:.0f} MB |",
+        f"| original's approach | {theirs['per_s']:,.0f} | {theirs['per_wall_s']:,.0f} | "
+        f"{theirs['peak_rss_mb']:.0f} MB |",
+        f"| **speed-up** | **{ours['per_s'] / theirs['per_s']:.1f}x** | | |",
+        "",
+        "Every round: ours "
+        + ", ".join(f"{r['per_s']:,.0f}" for r in ours_runs)
+        + "; original "
+        + ", ".join(f"{r['per_s']:,.0f}" for r in original_runs)
+        + " docs/s/core.",
+        "",
+        "Same documents, tag by tag (ours vs the original's approach; the differences are the deliberate ones "
+        "of `docs/taggers.md`):",
+        "",
+        "| tag | equal | differ | null in ours (no machine transcript) |",
+        "|---|---:|---:|---:|",
+        *(f"| {tag} | {c['equal']:,} | {c['differ']:,} | {c['null']:,} |" for tag, c in agreed.items()),
+    ]
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="synthetic documents and segments")
     parser.add_argument("--edit-records", type=int, default=5_000, help="documents for the edit_dist run")
     parser.add_argument("--original-records", type=int, default=20_000, help="records for the original's runs")
     parser.add_argument("--captions", type=int, default=16, help="captions per synthetic document")
+    parser.add_argument("--varied", type=int, default=2_000, help="varied documents for main_tagging side by side")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds of the varied comparison")
+    parser.add_argument("--varied-only", action="store_true", help="run only the varied main_tagging comparison")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--child", nargs=4, metavar=("JOB", "INPUT", "OUT", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -461,6 +536,14 @@ def main() -> None:
         have_original = False
         print("webvtt-py not installed: skipping the original's approach (pip install webvtt-py)")
 
+    if have_original:
+        with tempfile.TemporaryDirectory(prefix="bench_tag_varied_") as tmp:
+            varied = varied_comparison(Path(tmp), args.varied, args.repeats)
+        print(varied)
+        if not args.no_write:
+            write_section("bench_tag_varied", varied)
+    if args.varied_only:
+        return
     with tempfile.TemporaryDirectory(prefix="bench_tag_filter_") as tmp:
         root = Path(tmp)
         started = time.perf_counter()
