@@ -88,6 +88,7 @@ class EnglishNormalizer:
             numbers.multipliers_suffixed,
         )
         self._kinds: dict[str, int] = {}
+        self._stretches: dict[tuple[str, ...], list[str]] = {}
 
     def __call__(self, text: str) -> str:
         s = text.lower()
@@ -175,10 +176,21 @@ class EnglishNormalizer:
             while end <= last and kinds[end] != PLAIN:
                 end += 1
             out.extend(words[emitted:i])
-            out.extend(self._numbers.process_words(words[i : end + 1]))
+            out.extend(self._parse_stretch(tuple(words[i : end + 1])))
             emitted = end + 1
         out.extend(words[emitted:])
         return " ".join(out)
+
+    def _parse_stretch(self, stretch: tuple[str, ...]) -> list[str]:
+        """The parser's output for one stretch; it starts with nothing pending, so the output depends on the
+        words alone and is remembered (stretches like `one of`, `twenty five percent` recur)."""
+        parsed = self._stretches.get(stretch)
+        if parsed is None:
+            parsed = list(self._numbers.process_words(list(stretch)))
+            if len(self._stretches) > 100_000:
+                self._stretches.clear()
+            self._stretches[stretch] = parsed
+        return parsed
 
 
 def _rule_groups(replacers: dict[str, str]) -> list[Callable[[str], str]]:
