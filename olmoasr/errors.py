@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+import reprlib
+
+_MAX_MESSAGE = 600  # characters: a message quoting hostile input stays one readable line
+
+
+def brief(value: object) -> str:
+    """A short repr for error messages: nested or huge values are cut, never expanded in full."""
+    short = reprlib.Repr()  # keyword limits need Python 3.12
+    short.maxlevel, short.maxstring, short.maxother = 2, 60, 60
+    short.maxlist = short.maxdict = short.maxtuple = short.maxset = 4
+    return short.repr(value)
+
+
+def one_line(message: str, limit: int = _MAX_MESSAGE) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 class OlmoasrError(Exception):
     """Base class: the CLI prints `str(err)` as one line and exits non-zero, without a traceback."""
@@ -16,7 +33,7 @@ class ConfigError(OlmoasrError):
 
     def __init__(self, path: str, message: str):
         self.path = path
-        super().__init__(f"{path}: {message}")
+        super().__init__(one_line(f"{path}: {message}"))
 
 
 class InputError(OlmoasrError):

@@ -17,6 +17,7 @@ def convert_command(
     dtype: str = typer.Option(
         "float32", "--dtype", help="float32 | float16 | bfloat16 (ctranslate2 stores float16 unless float32)."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace DESTINATION if it exists."),
 ) -> None:
     """Convert a checkpoint, e.g. an OLMoASR training file into a faster-whisper or transformers model.
 
@@ -29,12 +30,13 @@ def convert_command(
     import torch
 
     from olmoasr.errors import UsageError
-    from olmoasr.model.checkpoints import SAVE_FORMATS, load_model, save_model
+    from olmoasr.model.checkpoints import SAVE_FORMATS, check_destination, load_model, save_model
 
     if fmt not in SAVE_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(SAVE_FORMATS)}, got {fmt!r}")
     if dtype not in _DTYPES:
         raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+    check_destination(destination, fmt, overwrite=overwrite)  # before the (possibly long) load
     model = load_model(source, device="cpu", dtype=getattr(torch, _DTYPES[dtype]))
     path = save_model(model, destination, fmt)
     typer.echo(f"wrote {fmt} checkpoint {path} ({model.dims.n_text_layer}-layer decoder, {dtype})")

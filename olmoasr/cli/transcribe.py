@@ -79,9 +79,10 @@ def transcribe_command(
     from olmoasr.model import default_model_name, load_model
     from olmoasr.model.transcribe import split_options
     from olmoasr.outputs import parse_formats
-    from olmoasr.outputs.runner import transcribe_files
+    from olmoasr.outputs.runner import check_output_dir, transcribe_files
 
     parse_formats(formats)
+    check_output_dir(output_dir)
     options = dict(
         language=language, task=task, beam_size=beam_size, best_of=best_of, patience=patience,
         length_penalty=length_penalty, temperature=fallback_schedule(temperature, temperature_increment),

@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from olmoasr.errors import ConfigError
+from olmoasr.io.safe_yaml import read_yaml
 
 CONFIG_ROOT = Path(__file__).parent
 Kind = Literal["tagging", "filtering"]
@@ -36,14 +35,7 @@ def resolve_config(name_or_path: str | Path, kind: Kind) -> Path:
 
 def load_yaml_mapping(path: Path) -> dict[str, Any]:
     """Parse a YAML file that must hold a mapping; every problem is a ConfigError naming the file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(str(path), f"cannot read ({err.strerror or err})") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(str(path), f"invalid YAML{where}: {getattr(err, 'problem', err)}") from err
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(str(path), "expected a mapping with `name` and `pipeline`")
     return data

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shutil
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ from olmoasr.model.network import Whisper, sinusoids
 SAVE_FORMATS = ("openai", "safetensors", "hf", "ctranslate2")
 _SAFETENSORS_FORMAT_TAG = "olmoasr-whisper"
 _WHISPER_HEAD_DIM = 64
+# Far above every Whisper variant (large-v3: 128 mels, 1500/448 contexts, width 1280, 32 layers, 51 866
+# tokens): dims beyond these come from a damaged or hostile file and would ask for terabytes.
+_DIM_LIMITS = {"n_mels": 512, "n_audio_ctx": 1 << 16, "n_audio_state": 1 << 14, "n_audio_head": 1 << 10,
+               "n_audio_layer": 1 << 10, "n_vocab": 1 << 21, "n_text_ctx": 1 << 16, "n_text_state": 1 << 14,
+               "n_text_head": 1 << 10, "n_text_layer": 1 << 10}  # fmt: skip
 
 
 @dataclass
@@ -48,10 +54,31 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not path.exists():
         raise UsageError(f"{path}: no such checkpoint file or folder")
     try:
-        return _read(path)
-    except (ValueError, KeyError, OSError, SafetensorError, json.JSONDecodeError, RuntimeError) as err:
-        message = " ".join(str(err).split()) or type(err).__name__
+        checkpoint = _read(path)
+        check_dims(checkpoint.dims)
+        return checkpoint
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        OSError,
+        SafetensorError,
+        RuntimeError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as err:
+        message = " ".join(str(err).split())[:300] or type(err).__name__
         raise InputError(str(path), "bad_checkpoint", message) from None
+
+
+def check_dims(dims: ModelDimensions) -> None:
+    """Refuse dimensions no Whisper network has, before anything is sized by them."""
+    for name, limit in _DIM_LIMITS.items():
+        value = getattr(dims, name)
+        if value > limit:
+            raise ValueError(
+                f"dims ask for {name}={value} (at most {limit} is plausible): damaged or not a Whisper model"
+            )
 
 
 def _read(path: Path) -> Checkpoint:
@@ -172,14 +199,13 @@ def model_from_checkpoint(
 ) -> Whisper:
     """A Whisper network holding the checkpoint's weights (built without a throw-away random init)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    check_dims(checkpoint.dims)
     state = dict(checkpoint.state_dict)
-    state.setdefault(
-        "encoder.positional_embedding", sinusoids(checkpoint.dims.n_audio_ctx, checkpoint.dims.n_audio_state)
-    )
-    with torch.device("meta"):
+    with torch.device("meta"):  # shapes only: nothing is allocated until the file's tensors are known to fit
         model = Whisper(checkpoint.dims)
     expected = set(model.state_dict())
-    missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    missing = sorted(expected - set(state) - {"encoder.positional_embedding"})
+    unexpected = sorted(set(state) - expected)
     if missing or unexpected:
         parts = [
             f"missing {', '.join(missing[:4])}" if missing else "",
@@ -187,8 +213,10 @@ def model_from_checkpoint(
         ]
         raise ValueError("weights do not fit a Whisper network: " + "; ".join(p for p in parts if p))
     for name, tensor in model.state_dict().items():
-        if tuple(state[name].shape) != tuple(tensor.shape):
+        if name in state and tuple(state[name].shape) != tuple(tensor.shape):
             raise ValueError(f"{name} has shape {list(state[name].shape)}, the network needs {list(tensor.shape)}")
+    if "encoder.positional_embedding" not in state:
+        state["encoder.positional_embedding"] = sinusoids(checkpoint.dims.n_audio_ctx, checkpoint.dims.n_audio_state)
     model.load_state_dict(state, assign=True)
     heads = torch.zeros(checkpoint.dims.n_text_layer, checkpoint.dims.n_text_head, dtype=torch.bool)
     heads[checkpoint.dims.n_text_layer // 2 :] = True
@@ -232,12 +260,32 @@ def _cpu_state(model: Whisper) -> dict[str, torch.Tensor]:
     return {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
 
 
-def save_model(model: Whisper, path: str | os.PathLike, fmt: str = "openai") -> Path:
-    """Write `model` as `openai` (.pt: dims + model_state_dict), `safetensors` (one file, dims in its
-    metadata), `hf` (transformers folder) or `ctranslate2` (faster-whisper folder). Returns the path."""
+def check_destination(path: str | os.PathLike, fmt: str, overwrite: bool = True) -> Path:
+    """Refuse, before any work, a destination the format cannot be written to (one line naming it)."""
     if fmt not in SAVE_FORMATS:
         raise UsageError(f"unknown checkpoint format {fmt!r}; expected one of {', '.join(SAVE_FORMATS)}")
     path = Path(path).expanduser()
+    folder_format = fmt in ("hf", "ctranslate2")
+    if path.is_dir() and not folder_format:
+        raise UsageError(f"{path}: is a folder, but the {fmt} format writes one file; name a file")
+    if path.exists() and not path.is_dir() and folder_format:
+        raise UsageError(f"{path}: is a file, but the {fmt} format writes a folder; name a new folder")
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path}: already exists (pass --overwrite to replace it)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UsageError(f"{path}: cannot write into {parent} (permission denied)")
+            break
+    return path
+
+
+def save_model(model: Whisper, path: str | os.PathLike, fmt: str = "openai") -> Path:
+    """Write `model` as `openai` (.pt: dims + model_state_dict), `safetensors` (one file, dims in its
+    metadata), `hf` (transformers folder) or `ctranslate2` (faster-whisper folder). Returns the path."""
+    path = check_destination(path, fmt)
     if fmt == "openai":
         payload = {
             "dims": model.dims.to_dict(),

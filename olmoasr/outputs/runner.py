@@ -56,6 +56,21 @@ def collect_inputs(
     return found, missing
 
 
+def check_output_dir(output_dir: str | os.PathLike) -> Path:
+    """Refuse, before any model is loaded, an output folder that is a file or cannot be written."""
+    out = Path(output_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: is a file; -o/--output-dir names the folder the transcripts go to")
+    for parent in (out, *out.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{out}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UsageError(f"{out}: cannot write into {parent} (permission denied)")
+            break
+    return out
+
+
 def _error_line(err: BaseException) -> str:
     if isinstance(err, OlmoasrError):
         return str(err)
@@ -79,6 +94,7 @@ def transcribe_files(
     from olmoasr.log import warn
 
     writers = get_writers(formats)
+    check_output_dir(output_dir)
     inputs, missing = collect_inputs(paths, output_dir)
     summary = RunSummary(failures=list(missing))
     for path, reason in missing:
@@ -98,8 +114,16 @@ def transcribe_files(
                 else f"skipped: {item.path}: {_error_line(outcome)}"
             )
         else:
-            for writer in writers:
-                writer.write(outcome, item.path, item.output_dir)
+            try:
+                for writer in writers:
+                    writer.write(outcome, item.path, item.output_dir)
+            except OSError as err:
+                reason = f"{item.output_dir}: cannot write the transcript ({err.strerror or type(err).__name__})"
+                summary.failures.append((item.path, reason))
+                warn(f"skipped: {item.path}: {reason}")
+                if progress is not None:
+                    progress.update(task_id, advance=1, description=item.path.name[:40])
+                return
             summary.succeeded += 1
             if outcome["segments"]:
                 summary.audio_seconds += max(segment["end"] for segment in outcome["segments"])

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from olmoasr.errors import UsageError
-from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files
 from olmoasr.io.storage import as_path, check_output_outside_input, ensure_dir, location_str, remove
 from olmoasr.log import warn
@@ -219,6 +219,7 @@ def sample_records(
     if not files:
         raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
     check_output_outside_input(input_path, output_dir)
+    remove_stale_temporaries(output_dir)  # shards and manifest a killed run was writing
 
     request = {
         "inputs": files,

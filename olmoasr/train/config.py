@@ -14,9 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from olmoasr.errors import ConfigError
+from olmoasr.errors import ConfigError, brief
+from olmoasr.io.safe_yaml import load_text, read_yaml
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRECISIONS = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
@@ -168,7 +167,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             return betas
         if key == "dims":
             if isinstance(value, str):
-                value = yaml.safe_load(value)
+                value = load_text(value, f"{source}: `{key}` value")
             if not isinstance(value, dict):
                 raise ValueError("expected a mapping of ModelDimensions fields")
             return {str(k): int(v) for k, v in value.items()}
@@ -189,7 +188,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             return float(value)
         return str(value)
     except (TypeError, ValueError) as err:
-        raise ConfigError(source, f"bad value {value!r} for `{key}`: {err}") from None
+        raise ConfigError(source, f"bad value {brief(value)} for `{key}`: {brief(str(err))}") from None
 
 
 def _unknown_key(key: str, source: str) -> ConfigError:
@@ -264,21 +263,18 @@ def shipped_configs() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}", f"not valid YAML ({getattr(err, 'problem', err)})") from None
-    except OSError as err:
-        raise ConfigError(str(path), f"cannot read ({err.strerror})") from None
+def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(str(path), "a training config must be a YAML mapping of keys to values")
     base = data.pop("base", None)
     if base:  # `base: tiny` inherits a shipped config (or a path relative to this file)
         parent = _resolve_config_path(str(base), relative_to=path.parent)
-        data = {**_read_yaml(parent), **data}
+        chain = (*chain, path.resolve())
+        if parent.resolve() in chain:
+            loop = " -> ".join(str(p) for p in (*chain, parent.resolve()))
+            raise ConfigError(str(path), f"`base:` chain loops back on itself ({loop})")
+        data = {**_read_yaml(parent, chain), **data}
     return data
 
 

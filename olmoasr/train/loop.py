@@ -173,8 +173,15 @@ class TrainingRecipe:
         if choice == "never":
             return None
         if choice == "auto":
-            return ckpt.latest_checkpoint(self.config.checkpoint_dir)
-        return ckpt.read_checkpoint(choice)
+            point = ckpt.resume_point(self.config.checkpoint_dir)
+            report = point.report()
+            if report and point.checkpoint is None:
+                raise OlmoasrError(f"{self.config.checkpoint_dir}: {report}; repair or move them away, or pass "
+                                   "--resume never to start afresh")  # fmt: skip
+            if report and self.rt.is_main:
+                warn(report)
+            return point.checkpoint
+        return ckpt.verified_checkpoint(choice)
 
     # ------------------------------------------------------------------------------ train
     def train(self) -> TrainResult:

@@ -55,7 +55,7 @@ def test_main_tagging_configs_load():
         ("name: x\npipeline:\n  - tag: casing\n    ratio: high\n", "option 'ratio' must be a float"),
         ("name: x\npipeline:\n  - tag: seg_edit_dist\n", "'seg_edit_dist' is a segment-level tagger"),
         ("name: x\npipeline:\n  - tag: casing\n  - tag: casing\n", "writes 'casing' like pipeline[0]"),
-        ("name: x\npipeline: [\n", "invalid YAML"),
+        ("name: x\npipeline: [\n", "not valid YAML"),
         ("- just\n- a list\n", "expected a mapping"),
     ],
 )

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from olmoasr.model.checkpoint_formats.torch_pickle import load_pickle
 from olmoasr.model.dims import ModelDimensions
 
 CONFIG_FILE = "config.json"
@@ -90,7 +91,10 @@ def read_weights(directory: Path) -> dict[str, torch.Tensor]:
         for shard in shards:
             weights.update(load_file(directory / shard))
         return weights
-    return torch.load(directory / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    weights = load_pickle(directory / "pytorch_model.bin")  # weights_only: a pickled payload is refused
+    if not isinstance(weights, Mapping):
+        raise ValueError(f"pytorch_model.bin holds a {type(weights).__name__}, not a state dict")
+    return dict(weights)
 
 
 def to_our_names(weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

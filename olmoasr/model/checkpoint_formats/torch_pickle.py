@@ -82,14 +82,18 @@ def _first_line(err: Exception) -> str:
 
 
 def _refusal(err: Exception) -> UnsafeCheckpointError:
+    return UnsafeCheckpointError(f"refusing to unpickle: {refusal_reason(err)}; only tensors, containers and model "
+                                 "dimensions load")  # fmt: skip
+
+
+def refusal_reason(err: Exception) -> str:
+    """What a `weights_only` load refused, in a few words (torch's own message is a paragraph of advice)."""
     message = " ".join(str(err).split())
     found = re.search(r"GLOBAL ([\w.]+)", message)
     if found:
-        what = f"it holds the Python object {found.group(1)}"
-    else:
-        operand = re.search(r"Unsupported operand \d+", message)
-        what = f"it is not a weights-only PyTorch checkpoint ({operand.group(0) if operand else 'unreadable pickle'})"
-    return UnsafeCheckpointError(f"refusing to unpickle: {what}; only tensors, containers and model dimensions load")
+        return f"it holds the Python object {found.group(1)}"
+    operand = re.search(r"Unsupported operand \d+", message)
+    return f"it is not a weights-only PyTorch file ({operand.group(0) if operand else 'unreadable pickle'})"
 
 
 def dims_to_dict(dims: Any) -> dict[str, int] | None:

@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from olmoasr.errors import ConfigError, HubUnavailableError, UsageError
+from olmoasr.io.safe_yaml import BoundedSafeLoader, read_yaml
 from olmoasr.pipeline.lang_id.ecapa import ClassifierConfig, EcapaConfig
 from olmoasr.pipeline.lang_id.fbank import FbankConfig
 
@@ -33,7 +34,7 @@ class _Ref(str):
     """The text of a `!ref` node, resolved after the whole document is read."""
 
 
-class _HyperLoader(yaml.SafeLoader):
+class _HyperLoader(BoundedSafeLoader):
     pass
 
 
@@ -90,10 +91,7 @@ def _resolve(value: Any, root: dict[str, Any], depth: int = 0) -> Any:
 
 def load_hyperparams(path: Path) -> dict[str, Any]:
     """HyperPyYAML as plain data: `!new:cls` nodes become `{"__target__": "cls", **kwargs}`; refs resolved."""
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_HyperLoader)  # noqa: S506 - safe loader subclass
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(str(path), f"cannot read SpeechBrain hyperparams ({' '.join(str(err).split())})") from err
+    raw = read_yaml(path, loader=_HyperLoader)
     if not isinstance(raw, dict):
         raise ConfigError(str(path), "hyperparams must be a YAML mapping")
     return {k: _resolve(v, raw) for k, v in raw.items()}
