@@ -24,16 +24,20 @@ from olmoasr.text.wer import word_error_rate
 
 
 def manual_machine_wer(
-    man_text: str, mach_text: str, normalize: Callable[[str], str] = normalize_caption_text
+    man_text: str,
+    mach_text: str,
+    normalize: Callable[[str], str] = normalize_caption_text,
+    wer: Callable[[str, str], float] = word_error_rate,
 ) -> float:
-    """The edit distance of one manual/machine pair (both present), with the fallbacks above."""
+    """The edit distance of one manual/machine pair (both present), with the fallbacks above. (`normalize`
+    and `wer` are parameters so that a check can run the same rule on reference implementations.)"""
     norm_man = normalize(man_text).strip() if man_text.strip() else ""
     norm_mach = normalize(mach_text).strip() if mach_text.strip() else ""
     if norm_man:
-        return word_error_rate(norm_man, norm_mach)
+        return float(wer(norm_man, norm_mach))
     if not man_text.strip():
         return 1.0 if (norm_mach or mach_text.strip()) else 0.0
-    return word_error_rate(man_text.strip(), norm_mach)
+    return float(wer(man_text.strip(), norm_mach))
 
 
 def edit_dist_bucket(value: object) -> str | None:
