@@ -5,6 +5,11 @@ LayerNorm runs in float32 and Linear/Conv1d cast their weights to the input dtyp
 serves fp32, fp16 and bf16; logits are always float32. Attention is `scaled_dot_product_attention`
 with `is_causal` for the decoder: right-padded training batches need no mask, because a real token
 never attends to a later (padding) position.
+
+Without autograd (decoding), each attention runs one fused projection (query+key+value, or key+value
+over the audio) and the output projection reads a contiguous transposed copy of the token embedding
+in the activation dtype: those are `InferenceWeights`, derived from the parameters and rebuilt when a
+parameter changes. Training keeps the plain parameters, so gradients and checkpoints are unaffected.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 import base64
 import gzip
 import math
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
@@ -26,11 +31,51 @@ from olmoasr.model.kv_cache import KVCache
 if TYPE_CHECKING:
     from olmoasr.model.tokenizer import Tokenizer
 
+T = TypeVar("T")
+
 __all__ = ["Whisper", "ResidualAttentionBlock", "AudioEncoder", "TextDecoder", "KVCache", "init_fan_in_gaussian_"]
+
+
+class InferenceWeights:
+    """Tensors derived from parameters for decoding (fused, transposed, cast), rebuilt when a source changes.
+
+    A source changes when it is updated in place (its version counter), replaced (its storage), cast
+    or moved. Derived tensors are plain attributes, never parameters or buffers: they stay out of
+    state dicts, `.to()` and optimisers.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple, Any]] = {}
+
+    def get(self, key: str, sources: Sequence[Tensor], build: Callable[[], T]) -> T:
+        stamp = tuple(_stamp(tensor) for tensor in sources)
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != stamp:
+            with torch.inference_mode(False), torch.no_grad():
+                entry = (stamp, build())
+            self._entries[key] = entry
+        return entry[1]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _stamp(tensor: Tensor) -> tuple:
+    try:
+        version = tensor._version
+    except RuntimeError:  # an inference tensor has no version counter (and cannot change outside inference mode)
+        version = -1
+    return tensor.data_ptr(), version, tensor.dtype, tensor.device, tuple(tensor.shape)
+
+
+def needs_autograd(*tensors: Tensor) -> bool:
+    return torch.is_grad_enabled() and any(tensor.requires_grad for tensor in tensors)
 
 
 class LayerNorm(nn.LayerNorm):
     def forward(self, x: Tensor) -> Tensor:
+        if x.dtype == torch.float32 and self.weight.dtype == torch.float32:
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         weight = None if self.weight is None else self.weight.float()
         bias = None if self.bias is None else self.bias.float()
         return F.layer_norm(x.float(), self.normalized_shape, weight, bias, self.eps).type(x.dtype)
@@ -38,8 +83,19 @@ class LayerNorm(nn.LayerNorm):
 
 class Linear(nn.Linear):
     def forward(self, x: Tensor) -> Tensor:
+        if self.weight.dtype == x.dtype:
+            return F.linear(x, self.weight, self.bias)
         bias = None if self.bias is None else self.bias.to(x.dtype)
         return F.linear(x, self.weight.to(x.dtype), bias)
+
+
+def fused_linear(layers: Sequence[nn.Linear], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """One weight [sum(out), in] and bias (zeros where a layer has none) that compute `layers` side by side."""
+    weight = torch.cat([layer.weight for layer in layers]).to(dtype)
+    bias = torch.cat(
+        [layer.bias if layer.bias is not None else layer.weight.new_zeros(layer.out_features) for layer in layers]
+    )
+    return weight.contiguous(), bias.to(dtype)
 
 
 class Conv1d(nn.Conv1d):
@@ -65,6 +121,21 @@ class MultiHeadAttention(nn.Module):
         self.key = Linear(n_state, n_state, bias=False)
         self.value = Linear(n_state, n_state)
         self.out = Linear(n_state, n_state)
+        self.derived = InferenceWeights()
+
+    def _fused(self, name: str, layers: Sequence[nn.Linear], x: Tensor) -> Tensor:
+        """`layers` applied to `x` side by side as one matmul, [..., len(layers) * n_state]."""
+        sources = [tensor for layer in layers for tensor in (layer.weight, layer.bias) if tensor is not None]
+        weight, bias = self.derived.get(f"{name}.{x.dtype}", sources, lambda: fused_linear(layers, x.dtype))
+        return F.linear(x, weight, bias)
+
+    def self_projections(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Query, key and value of `x`, each [batch, heads, length, head_dim]."""
+        layers = (self.query, self.key, self.value)
+        if needs_autograd(x, *(layer.weight for layer in layers)):
+            return self.split_heads(self.query(x)), self.split_heads(self.key(x)), self.split_heads(self.value(x))
+        q, k, v = self._fused("qkv", layers, x).chunk(3, dim=-1)
+        return self.split_heads(q), self.split_heads(k), self.split_heads(v)
 
     def split_heads(self, x: Tensor) -> Tensor:
         batch, length, width = x.shape
@@ -75,7 +146,12 @@ class MultiHeadAttention(nn.Module):
         return x.transpose(1, 2).reshape(batch, length, -1)
 
     def cross_keys_values(self, xa: Tensor) -> tuple[Tensor, Tensor]:
-        return self.split_heads(self.key(xa)), self.split_heads(self.value(xa))
+        """Keys and values of the audio features, [batch, heads, n_audio_ctx, head_dim] each."""
+        layers = (self.key, self.value)
+        if needs_autograd(xa, *(layer.weight for layer in layers)):
+            return self.split_heads(self.key(xa)), self.split_heads(self.value(xa))
+        k, v = self._fused("kv", layers, xa).chunk(2, dim=-1)
+        return self.split_heads(k), self.split_heads(v)
 
     def forward(
         self,
@@ -86,12 +162,12 @@ class MultiHeadAttention(nn.Module):
         cache: KVCache | None = None,
         layer: int = 0,
     ) -> Tensor:
-        q = self.split_heads(self.query(x))
         if xa is None:
-            k, v = self.split_heads(self.key(x)), self.split_heads(self.value(x))
+            q, k, v = self.self_projections(x)
             if cache is not None:
                 k, v = cache.append(layer, k, v)
         else:
+            q = self.split_heads(self.query(x))
             cached = None if cache is None else cache.cross(layer)
             if cached is None:
                 cached = self.cross_keys_values(xa)
@@ -171,6 +247,7 @@ class TextDecoder(nn.Module):
             [ResidualAttentionBlock(n_state, n_head, cross_attention=True) for _ in range(n_layer)]
         )
         self.ln = LayerNorm(n_state)
+        self.derived = InferenceWeights()
 
     def hidden(self, tokens: Tensor, audio_features: Tensor, cache: KVCache | None = None) -> Tensor:
         offset = 0 if cache is None else cache.length
@@ -187,8 +264,22 @@ class TextDecoder(nn.Module):
 
     def forward(self, tokens: Tensor, audio_features: Tensor, cache: KVCache | None = None) -> Tensor:
         """tokens [batch, T] -> float32 logits [batch, T, n_vocab] (output projection tied to the embedding)."""
-        x = self.hidden(tokens, audio_features, cache)
-        return x.float() @ self.token_embedding.weight.float().T
+        return self.project(self.hidden(tokens, audio_features, cache))
+
+    def project(self, x: Tensor) -> Tensor:
+        """Hidden states -> float32 logits through the tied embedding.
+
+        Training multiplies in float32. Decoding multiplies by a contiguous transposed copy of the
+        embedding, made once (a matmul on the transposed view of a [n_vocab, width] matrix runs at a
+        fraction of memory speed on CPUs), in float16 for a float16 model as openai-whisper does, in
+        float32 otherwise: bfloat16 logits are too coarse to rank close tokens.
+        """
+        weight = self.token_embedding.weight
+        if needs_autograd(x, weight):
+            return x.float() @ weight.float().T
+        dtype = torch.float16 if x.dtype == torch.float16 else torch.float32
+        transposed = self.derived.get(f"logits.{dtype}", [weight], lambda: weight.to(dtype).T.contiguous())
+        return (x.to(dtype) @ transposed).float()
 
 
 class Whisper(nn.Module):

@@ -26,10 +26,13 @@ WARMUP_FRAMES = 16
 
 @cache
 def load_silero_vad() -> torch.jit.ScriptModule:
+    threads = torch.get_num_threads()
     try:
         import silero_vad
     except ImportError:
         raise UsageError("voice activity detection needs the silero-vad package: pip install silero-vad") from None
+    finally:
+        torch.set_num_threads(threads)  # importing silero_vad sets one thread for the whole process
     path = os.path.join(os.path.dirname(silero_vad.__file__), "data", "silero_vad.jit")
     if not os.path.exists(path):
         raise UsageError(f"the silero-vad package has no TorchScript model at {path}; reinstall silero-vad")

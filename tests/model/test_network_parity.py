@@ -204,3 +204,64 @@ def test_cross_attention_weights_match_openai_whisper(make_model):
     theirs = torch.stack([captured[layer][:, head] for layer, head in [(0, 1), (2, 0), (2, 3)]])
     theirs = theirs[..., :n_frames].float().softmax(dim=-1)
     assert (weights - theirs).abs().max() < 1e-5
+
+
+def _plain_logits(model: Whisper, mel: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Logits through the plain parameters (autograd on), as training computes them."""
+    with torch.enable_grad():
+        return model(mel, tokens).detach()
+
+
+def test_inference_weights_equal_the_plain_parameters(make_model, dims_name):
+    model = make_model(dims_name)
+    mel, tokens = _inputs(model)
+    with torch.inference_mode():
+        fused = model(mel, tokens)
+    assert (fused - _plain_logits(model, mel, tokens)).abs().max() < 1e-4
+
+
+def test_inference_weights_follow_parameter_updates(make_model):
+    model = make_model()
+    mel, tokens = _inputs(model)
+    with torch.no_grad():
+        before = model(mel, tokens)
+        entries = {id(value) for _, value in model.decoder.derived._entries.values()}
+        model.decoder.blocks[0].attn.key.weight.mul_(1.5)  # as an optimiser step does, in place
+        model.decoder.token_embedding.weight.add_(0.01)
+        after = model(mel, tokens)
+    assert not torch.allclose(before, after)
+    assert (after - _plain_logits(model, mel, tokens)).abs().max() < 1e-4
+    assert entries.isdisjoint(id(value) for _, value in model.decoder.derived._entries.values())
+
+
+def test_training_uses_the_parameters_and_keeps_derived_weights_out_of_state(make_model):
+    model = make_model().train()
+    mel, tokens = _inputs(model)
+    model(mel, tokens).logsumexp(-1).mean().backward()
+    attention = model.decoder.blocks[0].attn
+    for parameter in (attention.query.weight, attention.key.weight, attention.value.weight):
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0
+    assert model.decoder.token_embedding.weight.grad is not None
+    assert not model.decoder.derived._entries  # nothing derived while training
+    with torch.no_grad():
+        model(mel, tokens)
+    assert model.decoder.derived._entries
+    assert set(model.state_dict()) == set(make_model().state_dict())
+    assert all(not name.startswith("derived") for name, _ in model.named_buffers())
+
+
+@torch.no_grad()
+def test_bfloat16_decoding_derives_the_float32_projection_once(make_model):
+    model = make_model().to(torch.bfloat16)
+    mel, tokens = _inputs(model, batch=1)
+    features = model.embed_audio(mel)
+    cache = model.new_kv_cache(1)
+    model.logits(tokens[:, :4], features, kv_cache=cache)
+    (projection,) = [value for key, (_, value) in model.decoder.derived._entries.items() if key.startswith("logits")]
+    assert projection.dtype == torch.float32 and projection.is_contiguous()
+    for position in range(4, tokens.shape[1]):
+        logits = model.logits(tokens[:, position : position + 1], features, kv_cache=cache)
+    assert logits.dtype == torch.float32
+    assert [value for key, (_, value) in model.decoder.derived._entries.items() if key.startswith("logits")] == [
+        projection
+    ]
