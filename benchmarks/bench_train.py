@@ -1,12 +1,14 @@
 """Training throughput: samples/s, audio-minutes per device-second, data-wait fraction and MFU.
 
-CPU (always): a short run of a real-size config (tiny by default, 30 s windows, fp32) on synthetic
-segments in FLAC-in-tar containers, plus the data loader alone (samples/s per loader worker) compared
-with what one H100 would consume at 40% MFU. GPU (when CUDA is present): tiny/base/small in bf16, one
-process on one device, MFU against the configured peak (H100: 989 TFLOP/s dense bf16).
+CPU (always, unless --skip-cpu): a short run of a real-size config (tiny by default, 30 s windows, fp32)
+on synthetic segments in FLAC-in-tar containers, plus the data loader alone (samples/s per loader worker)
+compared with what one H100 would consume at 40% MFU. Accelerator (when CUDA is present, or --device):
+tiny/base/small in bf16, DDP on one device (a one-rank process group, started by the same launcher as
+`olmoasr train --nproc-per-node`), MFU against the configured peak (H100: 989 TFLOP/s dense bf16).
 
-    python benchmarks/bench_train.py                       # CPU figures -> benchmarks/RESULTS.md
-    python benchmarks/bench_train.py --gpu-variants tiny,base,small --gpu-batch 64
+    python benchmarks/bench_train.py                       # CPU figures (+ the GPU table on a CUDA machine)
+    python benchmarks/bench_train.py --skip-cpu --gpu-variants tiny,base,small --gpu-batch 64
+    python benchmarks/bench_train.py --dry-run             # the accelerator table's code path on CPU, micro sizes
 """
 
 from __future__ import annotations
@@ -64,25 +66,70 @@ def loader_rate(data: Path, batches: int, batch_size: int) -> float:
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def run_training(data: Path, out: Path, variant: str, steps: int, batch: int, precision: str, device: str):
+def run_training(
+    data: Path,
+    out: Path,
+    variant: str,
+    steps: int,
+    batch: int,
+    precision: str,
+    device: str,
+    ddp: bool = False,
+    workers: int = 2,
+    extra: dict | None = None,
+) -> dict[str, float]:
+    """`steps` timed steps (after one warm-up step) of `variant`; `ddp`: a one-rank DDP group via the launcher."""
     from olmoasr.train import load_config, train
+    from olmoasr.train.launch import spawn_workers
 
     values = {"data": str(data), "out": str(out), "train_steps": steps + 1, "train_batch_size": batch,
-              "eff_batch_size": batch, "num_workers": 2, "precision": precision, "device": device,
-              "train_log_freq": 1, "ckpt_freq": 10_000, "strategy": "auto", "pin_memory": device == "cuda"}  # fmt: skip
+              "eff_batch_size": batch, "num_workers": workers, "precision": precision, "device": device,
+              "train_log_freq": 1, "ckpt_freq": 10_000, "strategy": "ddp" if ddp else "auto",
+              "pin_memory": device == "cuda", **(extra or {})}  # fmt: skip
     config = load_config(variant, values)
-    train(config)
+    spawn_workers(config) if ddp else train(config)
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()][1:]  # skip warm-up
     seconds = sum(r["perf/step_time_s"] for r in records)
     samples = batch * len(records)
+    mfus = [r["perf/mfu"] for r in records]
+    mfu = None if None in mfus else sum(m * r["perf/step_time_s"] for m, r in zip(mfus, records, strict=True)) / seconds
     return {
         "samples_per_s": samples / seconds,
         "audio_min_per_device_s": samples * 0.5 / seconds,
         "data_wait": sum(r["perf/data_wait_fraction"] * r["perf/step_time_s"] for r in records) / seconds,
-        "mfu": (sum((r["perf/mfu"] or 0.0) * r["perf/step_time_s"] for r in records) / seconds),
+        "mfu": mfu,
         "peak_mem_gb": max(r["perf/peak_mem_gb"] for r in records),
         "tokens_per_sample": records[-1]["perf/tokens_per_s"] / records[-1]["perf/samples_per_s"],
     }
+
+
+def accelerator_table(
+    root: Path,
+    device: str,
+    variants: list[str],
+    batch: int,
+    steps: int,
+    segments: int,
+    workers: int,
+    compile_blocks: bool,
+    extra: dict | None = None,
+) -> list[str]:
+    """bf16 DDP on one device, one row per variant (the GPU figures; on CPU only a check of the code path)."""
+    import torch
+
+    name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
+    lines = [f"**{name}, bf16, DDP on one device, batch {batch}, {steps} timed steps, {workers} loader workers"
+             f"{', torch.compile per block' if compile_blocks else ''}:**", "",
+             "| variant | samples/s | audio-min per device-s | MFU | data-wait | peak mem |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    data = synthetic_mix(root / "accelerator", max(segments, batch * (steps + 2)))
+    for variant in variants:
+        r = run_training(data, root / f"{device}-{variant}", variant, steps, batch, "bfloat16", device, ddp=True,
+                         workers=workers, extra={"compile": compile_blocks, **(extra or {})})  # fmt: skip
+        mfu = "n/a (no peak on CPU)" if r["mfu"] is None else f"{r['mfu']:.1%}"
+        lines.append(f"| {variant} | {r['samples_per_s']:.1f} | {r['audio_min_per_device_s']:.1f} | {mfu} | "
+                     f"{r['data_wait']:.1%} | {r['peak_mem_gb']:.1f} GB |")  # fmt: skip
+    return lines
 
 
 def main() -> None:
@@ -91,58 +138,73 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--segments", type=int, default=48)
+    parser.add_argument("--skip-cpu", action="store_true", help="Only the accelerator table.")
+    parser.add_argument("--device", default="auto", help="Accelerator table on: auto (cuda when present), cuda.")
     parser.add_argument("--gpu-variants", default="tiny,base,small")
     parser.add_argument("--gpu-batch", type=int, default=32)
     parser.add_argument("--gpu-steps", type=int, default=10)
+    parser.add_argument("--gpu-workers", type=int, default=0, help="Loader workers (0: CPU cores - 2, at most 14).")
+    parser.add_argument("--compile", action="store_true", help="torch.compile each residual block.")
+    parser.add_argument("--dry-run", action="store_true", help="The accelerator table's code path on CPU, micro sizes.")
     args = parser.parse_args()
+
+    import os
 
     import torch
 
-    from olmoasr.model.dims import variant_dims
-    from olmoasr.train.metrics import train_flops
-
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        data = synthetic_mix(Path(tmp), args.segments)
-        per_worker = loader_rate(data, batches=4, batch_size=8)
-        cpu = run_training(data, Path(tmp) / "cpu", args.variant, args.steps, args.batch, "float32", "cpu")
-        tokens = cpu["tokens_per_sample"]
-        lines += [
-            f"**CPU, {args.variant}, fp32, batch {args.batch}, {args.steps} timed steps, 2 loader workers** "
-            f"(synthetic 25 s segments, ~{tokens:.0f} target tokens each, FLAC-in-tar):",
-            "",
-            "| samples/s | audio-min per device-s | data-wait fraction | peak RSS |",
-            "|---|---|---|---|",
-            f"| {cpu['samples_per_s']:.2f} | {cpu['audio_min_per_device_s']:.3f} | {cpu['data_wait']:.1%} | "
-            f"{cpu['peak_mem_gb']:.2f} GB |",
-            "",
-            f"Data loader alone (FLAC decode, targets, padding; 1 worker): **{per_worker:.1f} samples/s per worker**.",
-            "",
-            "What one H100 would consume at 40% MFU (989 TFLOP/s peak, analytic FLOPs, same token count), and the "
-            "loader workers that needs:",
-            "",
-            "| variant | training GFLOP/sample | samples/s per GPU at 40% MFU | loader workers needed |",
-            "|---|---|---|---|",
-        ]
-        for variant in ("tiny", "base", "small", "medium", "large"):
-            flops = train_flops(variant_dims(variant), [int(tokens)])
-            need = 0.4 * 989e12 / flops
-            lines.append(f"| {variant} | {flops / 1e9:.0f} | {need:.0f} | {need / per_worker:.1f} |")
-        if torch.cuda.is_available():
-            lines += ["", f"**GPU ({torch.cuda.get_device_name(0)}), bf16, one process, batch {args.gpu_batch}:**",
-                      "", "| variant | samples/s | audio-min per GPU-s | MFU | data-wait | peak mem |",
-                      "|---|---|---|---|---|---|"]  # fmt: skip
-            gpu_data = synthetic_mix(Path(tmp) / "gpu", max(args.segments, args.gpu_batch * 4))
-            for variant in args.gpu_variants.split(","):
-                r = run_training(gpu_data, Path(tmp) / f"gpu-{variant}", variant, args.gpu_steps, args.gpu_batch,
-                                 "bfloat16", "cuda")  # fmt: skip
-                lines.append(f"| {variant} | {r['samples_per_s']:.1f} | {r['audio_min_per_device_s']:.1f} | "
-                             f"{r['mfu']:.1%} | {r['data_wait']:.1%} | {r['peak_mem_gb']:.1f} GB |")  # fmt: skip
+        if args.dry_run:
+            micro = {"dims": {"n_audio_state": 64, "n_audio_head": 2, "n_audio_layer": 1, "n_text_state": 64,
+                              "n_text_head": 2, "n_text_layer": 1}}  # fmt: skip
+            lines = accelerator_table(Path(tmp), "cpu", args.gpu_variants.split(","), 2, 1, 4, 1, False, micro)
+            print("\n".join(lines))
+            return
+        if not args.skip_cpu:
+            lines += cpu_figures(Path(tmp), args)
+        if device == "cuda":
+            workers = args.gpu_workers or max(1, min(14, (os.cpu_count() or 4) - 2))
+            lines += ["", *accelerator_table(Path(tmp), "cuda", args.gpu_variants.split(","), args.gpu_batch,
+                                             args.gpu_steps, args.segments, workers, args.compile)]  # fmt: skip
         else:
-            lines += ["", "GPU MFU (target >= 40% for small on one H100): **not measured** — no GPU on this machine."]
+            lines += ["", "GPU MFU (target >= 40% for small on one H100): **pending** — no GPU on this machine; "
+                      "`python benchmarks/bench_train.py --skip-cpu` on a CUDA machine writes the table."]  # fmt: skip
     body = "\n".join(lines)
     print(body)
     write_section("bench_train", body)
+
+
+def cpu_figures(root: Path, args: argparse.Namespace) -> list[str]:
+    from olmoasr.model.dims import variant_dims
+    from olmoasr.train.metrics import train_flops
+
+    data = synthetic_mix(root, args.segments)
+    per_worker = loader_rate(data, batches=4, batch_size=8)
+    cpu = run_training(data, root / "cpu", args.variant, args.steps, args.batch, "float32", "cpu")
+    tokens = cpu["tokens_per_sample"]
+    lines = [
+        f"**CPU, {args.variant}, fp32, batch {args.batch}, {args.steps} timed steps, 2 loader workers** "
+        f"(synthetic 25 s segments, ~{tokens:.0f} target tokens each, FLAC-in-tar):",
+        "",
+        "| samples/s | audio-min per device-s | data-wait fraction | peak RSS |",
+        "|---|---|---|---|",
+        f"| {cpu['samples_per_s']:.2f} | {cpu['audio_min_per_device_s']:.3f} | {cpu['data_wait']:.1%} | "
+        f"{cpu['peak_mem_gb']:.2f} GB |",
+        "",
+        f"Data loader alone (FLAC decode, targets, padding; 1 worker): **{per_worker:.1f} samples/s per worker**.",
+        "",
+        "What one H100 would consume at 40% MFU (989 TFLOP/s peak, analytic FLOPs, same token count), and the "
+        "loader workers that needs:",
+        "",
+        "| variant | training GFLOP/sample | samples/s per GPU at 40% MFU | loader workers needed |",
+        "|---|---|---|---|",
+    ]
+    for variant in ("tiny", "base", "small", "medium", "large"):
+        flops = train_flops(variant_dims(variant), [int(tokens)])
+        need = 0.4 * 989e12 / flops
+        lines.append(f"| {variant} | {flops / 1e9:.0f} | {need:.0f} | {need / per_worker:.1f} |")
+    return lines
 
 
 if __name__ == "__main__":

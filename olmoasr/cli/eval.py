@@ -63,6 +63,12 @@ def eval_command(
     temperature: str = typer.Option(None, "--temperature", help="Comma list, long-form fallback (default 0,0.2,..,1)."),
     max_new_tokens: int = typer.Option(None, "--max-new-tokens", help="Cap on tokens per 30 s window (default 224)."),
     long_form_batched: bool = typer.Option(False, "--long-form-batched", help="Long-form: batched windows."),
+    feature_padding: str = typer.Option(
+        None,
+        "--feature-padding",
+        help="Short-form clips under 30 s: 'audio' pads the samples (original eval, Hugging Face, Open ASR "
+        "Leaderboard; default) or 'mel' pads the spectrogram (as `transcribe` does).",
+    ),
     split: str = typer.Option(None, "--split", help="Split of --dataset-dir (default: test, or the only one)."),
     text_field: str = typer.Option(None, "--text-field", help="Reference column of --dataset-dir / --manifest."),
     audio_column: str = typer.Option(None, "--audio-column", help="Audio column of --dataset-dir."),
@@ -106,6 +112,7 @@ def eval_command(
     from olmoasr.evaluation.report import results_table
 
     temps = _temperatures(temperature)
+    chosen = {"short_feature_padding": feature_padding} if feature_padding is not None else {}
     decode = DecodeSettings(
         short_beam_size=beam_size,
         short_temperature=temps[0] if temps and beam_size is None else 0.0,
@@ -115,6 +122,7 @@ def eval_command(
         long_form_batched=long_form_batched,
         long_form_batch_size=batch_size,
         sample_len=max_new_tokens,
+        **chosen,
     )
     options = EvalOptions(
         batch_size=batch_size,

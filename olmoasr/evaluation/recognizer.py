@@ -1,8 +1,13 @@
 """The paper's decoding for evaluation, over an olmoasr model.
 
-Short-form: each clip padded or cut to 30 s, log-mel on the model's device, one batched greedy decode
-without timestamps (English). Long-form: the model's long-form transcription with beam 5 / best-of 5 and
-temperature fallback 0, 0.2, ..., 1.0. Everything is overridable through `DecodeSettings`.
+Short-form: each clip cut to 30 s, log-mel on the model's device, one batched greedy decode without
+timestamps (English). A clip shorter than 30 s is padded as `short_feature_padding` says
+(`olmoasr.model.features.log_mel_batch`): "audio" pads the samples before the log-mel, as the original's
+eval, Hugging Face transformers and the Open ASR Leaderboard do; "mel" pads the spectrogram, as
+`transcribe` (and openai-whisper's `transcribe`) does.
+
+Long-form: the model's long-form transcription with beam 5 / best-of 5 and temperature fallback 0, 0.2,
+..., 1.0. Everything is overridable through `DecodeSettings`.
 """
 
 from __future__ import annotations
@@ -32,8 +37,15 @@ class DecodeSettings:
     # without <|startofprev|>), so the paper's long-form numbers are unconditioned.
     condition_on_previous_text: bool = False
     sample_len: int | None = None  # cap on new tokens per window (None: the model's default, 224)
+    short_feature_padding: str = "audio"
 
     def __post_init__(self) -> None:
+        from olmoasr.model.features import FEATURE_PADDINGS
+
+        if self.short_feature_padding not in FEATURE_PADDINGS:
+            raise UsageError(
+                f"feature padding must be one of {', '.join(FEATURE_PADDINGS)}, got {self.short_feature_padding!r}"
+            )
         for name in ("short_beam_size", "long_beam_size", "long_best_of"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -70,7 +82,7 @@ class ModelRecognizer:
 
         s = self.settings
         engine = self.engine
-        mel = log_mel_batch(batch, engine.n_mels, pad="audio", device=engine.device)
+        mel = log_mel_batch(batch, engine.n_mels, pad=s.short_feature_padding, device=engine.device)
         options = DecodingOptions(
             language=s.language,
             without_timestamps=True,

@@ -122,41 +122,52 @@ def log_mel_spectrogram(
     return (log_spec + 4.0) / 4.0
 
 
+# What fills a model window after a clip shorter than 30 s (see `log_mel_batch`).
+FEATURE_PADDINGS = ("audio", "mel")
+
+
 def log_mel_batch(
     clips: Sequence[np.ndarray | torch.Tensor],
     n_mels: int = 80,
     *,
-    pad: str = "audio",
+    pad: str | Sequence[str] = "audio",
     n_samples: int = N_SAMPLES,
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """One model window per clip: 16 kHz mono clips -> log-mel [batch, n_mels, n_samples // HOP_LENGTH].
 
-    Each clip is cut to the window (`n_samples`, 30 s) first; the spectrogram runs on `device` as one
-    batch and is returned in `dtype`. What fills the window after a short clip:
+    Each clip is cut to the window (`n_samples`, 30 s) first; the spectrogram runs on `device` and is
+    returned in `dtype`. What fills the window after a short clip (`pad`, one choice for all clips or one
+    per clip):
 
-    - `pad="audio"`: silence. The clip is zero-padded to the window before the spectrogram, so the rest of
-      the window holds the log floor; training examples, short-form evaluation and language id look so.
-    - `pad="mel"`: zeros of the normalised log-mel after the clip's frames, exactly as the long-form loop
-      sees a window that starts at the clip's first sample (batched chunks must look like that).
+    - `"audio"`: silence. The clip is zero-padded to the window before the spectrogram, so the rest of
+      the window holds the log floor: what the original trainer and eval, Hugging Face's feature extractor
+      and the Open ASR Leaderboard give a model.
+    - `"mel"`: zeros of the normalised log-mel after the clip's frames, exactly as the long-form loop
+      (`transcribe`, like openai-whisper's) sees a window that starts at the clip's first sample.
     """
-    if pad not in ("audio", "mel"):
-        raise ValueError(f"pad must be 'audio' or 'mel', got {pad!r}")
+    pads = [pad] * len(clips) if isinstance(pad, str) else list(pad)
+    if len(pads) != len(clips) or any(p not in FEATURE_PADDINGS for p in pads):
+        raise ValueError(f"pad must be 'audio' or 'mel' (or one of them per clip), got {pad!r}")
     n_frames = n_samples // HOP_LENGTH
-    if not clips:
-        return torch.zeros(0, n_mels, n_frames, device=device, dtype=dtype)
+    mel = torch.zeros(len(clips), n_mels, n_frames, device=device, dtype=dtype)
     rows = [_as_samples(clip)[:n_samples] for clip in clips]
-    # "mel": the clip followed by a window of silence, as `log_mel_spectrogram(clip, padding=n_samples)`
-    width = n_samples if pad == "audio" else 2 * n_samples
-    audio = torch.zeros(len(rows), width)
-    for row, samples in enumerate(rows):
-        audio[row, : len(samples)] = samples
-    mel = log_mel_spectrogram(audio, n_mels, device=device)[..., :n_frames]
-    if pad == "mel":
-        for row, samples in enumerate(rows):
-            mel[row, :, len(samples) // HOP_LENGTH :] = 0
-    return mel.to(dtype)
+    # "mel": the clip followed by enough silence for every frame that overlaps it, as the long-form loop
+    # computes it (the log floor then comes from the same peak)
+    for choice, width in (("audio", n_samples), ("mel", n_samples + N_FFT)):
+        index = [row for row, p in enumerate(pads) if p == choice]
+        if not index:
+            continue
+        audio = torch.zeros(len(index), width)
+        for i, row in enumerate(index):
+            audio[i, : len(rows[row])] = rows[row]
+        part = log_mel_spectrogram(audio, n_mels, device=device)[..., :n_frames]
+        if choice == "mel":
+            for i, row in enumerate(index):
+                part[i, :, len(rows[row]) // HOP_LENGTH :] = 0
+        mel[index] = part.to(dtype)
+    return mel
 
 
 def _as_samples(clip: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -56,3 +56,10 @@ def corpus_wer(references: Sequence[str], hypotheses: Sequence[str]) -> WerResul
     errors = subs + dels + ins
     wer = errors / ref_words if ref_words else (0.0 if errors == 0 else float(errors))
     return WerResult(wer, subs, dels, ins, hits, ref_words)
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """Character edit distance / reference length (both as given: normalise them first)."""
+    if not reference:
+        return 0.0 if not hypothesis else float(len(hypothesis))
+    return float(jiwer.cer(reference, hypothesis))

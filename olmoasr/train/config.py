@@ -21,6 +21,7 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 PRECISIONS = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
               "bfloat16": "bfloat16", "bf16": "bfloat16"}  # fmt: skip
 STRATEGIES = ("auto", "ddp", "fsdp")
+FEATURE_PADDING_POLICIES = ("mel", "audio", "mixed")
 # Peak dense bf16/fp16 FLOP/s per device for MFU (spec §7.8 table; H100 SXM dense is ~989 T).
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40": 362e12, "A6000": 310e12, "cpu": 0.0}
 ALIASES = {"data": "samples_dicts_dir"}
@@ -64,6 +65,10 @@ class TrainConfig:
     persistent_workers: bool = True  # always true in effect: the loader streams without end, workers live all run
     timestamp_prob: float = 0.5  # probability of the timestamp target form (spec §7.3)
     nospeech_placement: str = "decoder"  # decoder: sot,nospeech,eot | original: sot,notimestamps,nospeech,eot
+    # how a window shorter than 30 s is padded (olmoasr.model.features.FEATURE_PADDINGS): mel (as `transcribe`
+    # sees it) | audio (as the original trainer, Hugging Face and `eval`'s short form) | mixed (each sample
+    # one or the other, from its own seeded draw)
+    feature_padding: str = "audio"
     # --- precision / parallelism --------------------------------------------------------------
     precision: str = "bfloat16"
     strategy: str = "auto"  # auto (ddp when world > 1) | ddp | fsdp
@@ -233,6 +238,8 @@ def validate(config: TrainConfig, source: str) -> None:
         raise ConfigError(source, f"strategy must be one of {', '.join(STRATEGIES)} (got {config.strategy!r})")
     if config.nospeech_placement not in ("decoder", "original"):
         raise ConfigError(source, "nospeech_placement must be `decoder` or `original`")
+    if config.feature_padding not in FEATURE_PADDING_POLICIES:
+        raise ConfigError(source, f"feature_padding must be mel, audio or mixed (got {config.feature_padding!r})")
     if config.sharding_strategy not in ("FULL_SHARD", "SHARD_GRAD_OP"):
         raise ConfigError(source, "sharding_strategy must be FULL_SHARD or SHARD_GRAD_OP")
     if config.async_eval:

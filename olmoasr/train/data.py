@@ -13,9 +13,11 @@ loading audio for the skipped records, so the next sample is exactly the one tha
 The DataLoader deals batches round-robin from its workers; `first_worker` rotates the worker ids so that
 the batch order continues where it stopped.
 
-A sample's one random decision (timestamp form or not) is seeded by (seed, epoch, file, line), so it is
-the same whichever rank or worker reads the line. Audio is returned as raw samples (cut at `norm_end`
-for the no-timestamp form) and padded only to the longest in the batch; log-mel runs on the device.
+A sample's random decisions (timestamp form or not; with `feature_padding: mixed`, mel or audio padding)
+come from one generator seeded by (seed, epoch, file, line), so they are the same whichever rank or worker
+reads the line, and on resume. Audio is returned as raw samples (cut at `norm_end` for the no-timestamp
+form) with each clip's padding choice; the log-mel (`olmoasr.model.features.log_mel_batch`) runs on the
+device.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class StreamSpec:
     shuffle_buffer: int = 2000
     timestamp_prob: float = 0.5
     nospeech_placement: str = "decoder"
+    feature_padding: str = "audio"  # audio | mel | mixed (TrainConfig.feature_padding)
     rank: int = 0
     world_size: int = 1
     num_workers: int = 0
@@ -81,9 +84,20 @@ class StreamSpec:
         return self.world_size * self.workers
 
 
-def sample_coin(seed: int, epoch: int, key: tuple[int, int]) -> float:
-    """The sample's one uniform draw (key = file number, line number), whichever rank/worker reads it."""
-    return random.Random(f"{seed}/{epoch}/{key[0]}/{key[1]}").random()
+def sample_coins(seed: int, epoch: int, key: tuple[int, int]) -> tuple[float, float]:
+    """The sample's uniform draws (timestamp form, feature padding); key = (file number, line number).
+
+    The same whichever rank or worker reads the sample; the first draw is the one the trainer always had.
+    """
+    rng = random.Random(f"{seed}/{epoch}/{key[0]}/{key[1]}")
+    return rng.random(), rng.random()
+
+
+def feature_pad(policy: str, coin: float) -> str:
+    """The padding ("mel" or "audio", see `log_mel_batch`) of a sample's window; mixed: half of each."""
+    if policy == "mixed":
+        return "mel" if coin < 0.5 else "audio"
+    return policy
 
 
 class SegmentStream(IterableDataset):
@@ -138,7 +152,8 @@ class SegmentStream(IterableDataset):
             raise InputError(where, "malformed_json", f"malformed JSON ({err.msg})") from None
         if not isinstance(record, dict):
             raise InputError(where, "malformed_json", "not a JSON object")
-        use_ts = sample_coin(spec.seed, epoch, key) < spec.timestamp_prob
+        timestamp_coin, padding_coin = sample_coins(spec.seed, epoch, key)
+        use_ts = timestamp_coin < spec.timestamp_prob
         try:
             example: Example = build_example(record, use_ts, tokenizer, spec.nospeech_placement)
         except TargetError as err:
@@ -147,7 +162,8 @@ class SegmentStream(IterableDataset):
         if example.cut_ms is not None:
             audio = audio[: example.cut_ms * SAMPLE_RATE // 1000]
         audio = audio[:WINDOW_SAMPLES]
-        return {"key": key, "audio": np.ascontiguousarray(audio, dtype=np.float32), "example": example}
+        return {"key": key, "audio": np.ascontiguousarray(audio, dtype=np.float32), "example": example,
+                "pad": feature_pad(spec.feature_padding, padding_coin)}  # fmt: skip
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         from olmoasr.model.tokenizer import get_tokenizer
@@ -197,11 +213,8 @@ class SegmentStream(IterableDataset):
 
 
 def collate(samples: list[dict[str, Any]], worker: int, epoch: int, position: int, skipped) -> dict[str, Any]:
-    """Pad audio to the longest in the batch and token rows to the longest sequence (not always 448)."""
-    longest_audio = max(1, max(len(s["audio"]) for s in samples))
-    audio = torch.zeros(len(samples), longest_audio, dtype=torch.float32)
-    for row, sample in enumerate(samples):
-        audio[row, : len(sample["audio"])] = torch.from_numpy(sample["audio"])
+    """Audio clips as they are (the log-mel pads each to the window) and token rows padded to the longest
+    sequence (not always 448)."""
     longest_tokens = max(len(s["example"].tokens) for s in samples) - 1
     eot = samples[0]["example"].tokens[-1]
     inputs = torch.full((len(samples), longest_tokens), eot, dtype=torch.long)
@@ -211,7 +224,8 @@ def collate(samples: list[dict[str, Any]], worker: int, epoch: int, position: in
         inputs[row, : len(tokens) - 1] = tokens[:-1]
         targets[row, : len(tokens) - 1] = tokens[1:]
     return {
-        "audio": audio,
+        "clips": [torch.from_numpy(s["audio"]) for s in samples],
+        "pads": [s["pad"] for s in samples],
         "inputs": inputs,
         "targets": targets,
         "keys": [s["key"] for s in samples],  # (file number in sorted order, line number)

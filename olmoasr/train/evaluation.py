@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from olmoasr.audio import SAMPLE_RATE, load_audio
 from olmoasr.errors import InputError
+from olmoasr.evaluation.recognizer import DecodeSettings
 from olmoasr.io.jsonl import iter_jsonl
 from olmoasr.log import warn
 from olmoasr.train.checkpointing import full_state_dict
@@ -90,6 +91,8 @@ class Evaluator:
             raise InputError("eval_data", "missing", "run_eval / run_val need eval_data")
         find_data_files(self.path, "eval data")  # fail at start-up, not at the first eval
         self.tokenizer = get_tokenizer(multilingual=dims.n_vocab >= 51865)
+        # the convention of `olmoasr eval`'s short form, so the in-loop WER is the one `eval` reports
+        self.feature_padding = DecodeSettings().short_feature_padding
 
     @property
     def device(self) -> torch.device:
@@ -122,7 +125,7 @@ class Evaluator:
     @torch.no_grad()
     def _evaluate(self, model: torch.nn.Module, wer: bool, val_loss: bool, outcome: EvalOutcome) -> EvalOutcome:
         from olmoasr.model.decoding import DecodingOptions, decode
-        from olmoasr.model.features import log_mel_spectrogram, pad_or_trim
+        from olmoasr.model.features import log_mel_batch
         from olmoasr.text.normalize import normalize_english
         from olmoasr.text.wer import corpus_wer
         from olmoasr.train.loop import window_samples
@@ -139,11 +142,8 @@ class Evaluator:
             chunk = [item for _, item in zip(range(batch_size), items, strict=False)]
             if not chunk:
                 break
-            longest = max(1, max(len(i.audio) for i in chunk))
-            audio = torch.zeros(len(chunk), longest)
-            for row, item in enumerate(chunk):
-                audio[row, : len(item.audio)] = torch.from_numpy(np.ascontiguousarray(item.audio, dtype=np.float32))
-            mel = log_mel_spectrogram(pad_or_trim(audio.to(device), window_samples(self.dims)), n_mels=self.dims.n_mels)
+            mel = log_mel_batch([i.audio for i in chunk], self.dims.n_mels, pad=self.feature_padding,
+                                n_samples=window_samples(self.dims), device=device)  # fmt: skip
             if wer:
                 with mixed:
                     results = decode(model, mel, options)

@@ -149,8 +149,8 @@ class TrainingRecipe:
         self.spec = StreamSpec(
             files=[str(f) for f in files], batch_size=cfg.train_batch_size, seed=cfg.seed, shuffle=cfg.shuffle,
             shuffle_buffer=cfg.shuffle_buffer, timestamp_prob=cfg.timestamp_prob,
-            nospeech_placement=cfg.nospeech_placement, rank=rt.rank, world_size=rt.world_size,
-            num_workers=cfg.num_workers, positions=positions, first_worker=first_worker,
+            nospeech_placement=cfg.nospeech_placement, feature_padding=cfg.feature_padding, rank=rt.rank,
+            world_size=rt.world_size, num_workers=cfg.num_workers, positions=positions, first_worker=first_worker,
         )  # fmt: skip
         self.loader = make_loader(self.spec, cfg.prefetch_factor, cfg.pin_memory and rt.device.type == "cuda")
         self.logger = MetricsLogger(cfg.metrics_dir, cfg, resume_step=self.step, enabled=rt.is_main)
@@ -235,7 +235,7 @@ class TrainingRecipe:
 
     def _optimizer_step(self, micro_batches: list[dict[str, Any]], want_wer: bool):
         cfg, rt, model = self.config, self.rt, self.model
-        from olmoasr.model.features import log_mel_spectrogram, pad_or_trim
+        from olmoasr.model.features import log_mel_batch
 
         local_tokens = sum(int((b["targets"] != IGNORE_INDEX).sum()) for b in micro_batches)
         (global_tokens,) = all_reduce_sum([float(local_tokens)], rt)
@@ -243,10 +243,10 @@ class TrainingRecipe:
         loss_sum = torch.zeros((), dtype=torch.float64, device=rt.device)
         tf_wer = None
         for i, batch in enumerate(micro_batches):
-            audio = batch["audio"].to(rt.device, non_blocking=True)
             inputs = batch["inputs"].to(rt.device, non_blocking=True)
             targets = batch["targets"].to(rt.device, non_blocking=True)
-            mel = log_mel_spectrogram(pad_or_trim(audio, self.window_samples), n_mels=self.dims.n_mels)
+            mel = log_mel_batch(batch["clips"], self.dims.n_mels, pad=batch["pads"], n_samples=self.window_samples,
+                                device=rt.device)  # fmt: skip
             with gradient_sync(model, rt, sync=i == len(micro_batches) - 1), autocast(rt, cfg.precision):
                 logits = model(mel, inputs)
                 ce = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(),

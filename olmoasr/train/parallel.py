@@ -54,21 +54,27 @@ def init_runtime(strategy: str, device: str = "auto") -> Runtime:
         dev = torch.device("cuda", local_rank)
     else:
         dev = torch.device("cpu")
-    if world > 1 and not dist.is_initialized():
+    # A launched single process asking for DDP/FSDP gets a one-rank group, so that the wrapped code path
+    # (gradient buckets, reducer hooks) is what runs and is measured; run alone, it trains unwrapped.
+    launched = "MASTER_ADDR" in os.environ and "MASTER_PORT" in os.environ
+    wants_group = world > 1 or (launched and strategy in ("ddp", "fsdp"))
+    if wants_group and not dist.is_initialized():
         dist.init_process_group(
             backend="nccl" if use_cuda else "gloo",
             timeout=datetime.timedelta(minutes=30),
             device_id=dev if use_cuda else None,
+            world_size=world,
+            rank=rank,
         )
     if strategy == "auto":
         strategy = "ddp" if world > 1 else "single"
-    if world == 1 and strategy == "ddp":
+    if world == 1 and strategy == "ddp" and not dist.is_initialized():
         strategy = "single"
     return Runtime(rank, world, local_rank, dev, strategy)
 
 
 def shutdown(runtime: Runtime) -> None:
-    if runtime.distributed and dist.is_initialized():
+    if runtime.strategy != "single" and dist.is_initialized():
         dist.destroy_process_group()
 
 

@@ -120,5 +120,20 @@ def test_mel_batch_of_a_shorter_window_and_bad_input():
     assert log_mel_batch([], 80).shape == (0, 80, N_FRAMES)
     with pytest.raises(ValueError, match="pad must be"):
         log_mel_batch([_tone_and_noise(1.0)], pad="zeros")
+    with pytest.raises(ValueError, match="pad must be"):
+        log_mel_batch([_tone_and_noise(1.0)], pad=["mel", "audio"])
     with pytest.raises(ValueError, match="mono"):
         log_mel_batch([np.zeros((2, 100), dtype=np.float32)])
+
+
+def test_mel_batch_pads_each_clip_its_own_way_exactly_as_transcribe_or_the_audio_padding():
+    from olmoasr.model.windows import LogMelWindows
+
+    clips = [_tone_and_noise(s) for s in (2.5, 12.0, 30.0)] + [_tone_and_noise(0.3)[:1234]]
+    mel = log_mel_batch(clips, pad=["mel", "audio", "mel", "mel"])
+    for row in (0, 2, 3):  # the spectrogram padding: transcribe's first window of the clip, bit for bit
+        windows = LogMelWindows(clips[row], 80)
+        assert torch.equal(mel[row], windows.window(0, min(N_FRAMES, windows.content_frames)))
+    floor = log_mel_spectrogram(pad_or_trim(torch.from_numpy(clips[1])))  # the audio padding: the log floor
+    assert torch.equal(mel[1], floor) and floor[:, 1300:].max() < -0.4
+    assert torch.equal(mel[1:2], log_mel_batch(clips[1:2], pad="audio"))

@@ -101,7 +101,8 @@ def test_batches_are_padded_to_the_batch_maximum(mix16):
     lengths = (batch["targets"] != IGNORE_INDEX).sum(dim=1)
     assert batch["inputs"].shape == batch["targets"].shape
     assert batch["inputs"].shape[1] == int(lengths.max()) < 448
-    assert batch["audio"].shape[1] < 30 * 16000  # audio padded to the longest clip, not to 30 s
+    assert batch["pads"] == ["audio"] * 4  # the default feature_padding
+    assert max(len(c) for c in batch["clips"]) < 30 * 16000  # clips as they are (the log-mel pads them)
     assert (batch["inputs"][:, 0] == 50257).all() and (batch["inputs"][:, 1] == 50362).all()
 
 

@@ -23,6 +23,17 @@ def test_ddp_with_accumulation_matches_one_process(mix16, tmp_path):
     assert not any(k.startswith("module.") for k in payload["model_state_dict"])
 
 
+def test_ddp_on_one_launched_process_wraps_the_model_and_matches_one_process(mix16, tmp_path):
+    # what bench_train measures on one GPU: a one-rank process group, the model wrapped in DDP
+    from olmoasr.train.launch import spawn_workers
+
+    result = spawn_workers(load_config("micro", micro_overrides(mix16, tmp_path / "ddp1", train_steps=2,
+                                                                strategy="ddp")))  # fmt: skip
+    assert result.losses == pytest.approx({1: GOLDEN[1], 2: GOLDEN[2]}, abs=2e-3)
+    meta = list_checkpoints(tmp_path / "ddp1" / "checkpoints")[-1].meta
+    assert (meta["strategy"], meta["world_size"]) == ("ddp", 1)
+
+
 def test_fsdp_on_the_sample_shard_matches_one_process_and_saves_sharded(sample_segments, tmp_path):
     values = micro_overrides(sample_segments, tmp_path / "one", train_steps=2, ckpt_freq=1, train_batch_size=4)
     single = train(load_config("micro", values))

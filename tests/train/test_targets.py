@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from olmoasr.model.tokenizer import get_tokenizer
-from olmoasr.train.data import sample_coin
+from olmoasr.train.data import feature_pad, sample_coins
 from olmoasr.train.targets import TargetError, build_example
 
 TOK = get_tokenizer(multilingual=False)
@@ -73,11 +73,18 @@ def test_unbuildable_records_raise_with_a_reason():
     assert err.value.reason == "bad_norm_end"
 
 
-def test_one_coin_per_sample_is_deterministic_and_fair():
-    coins = [sample_coin(42, 0, (i % 4, i)) for i in range(4000)]
-    assert coins == [sample_coin(42, 0, (i % 4, i)) for i in range(4000)]
-    assert 0.47 < sum(c < 0.5 for c in coins) / len(coins) < 0.53
-    assert coins != [sample_coin(42, 1, (i % 4, i)) for i in range(4000)]  # a new epoch draws anew
+def test_per_sample_coins_are_deterministic_fair_and_independent():
+    draws = [sample_coins(42, 0, (i % 4, i)) for i in range(4000)]
+    assert draws == [sample_coins(42, 0, (i % 4, i)) for i in range(4000)]
+    timestamp, padding = zip(*draws, strict=True)
+    assert 0.47 < sum(c < 0.5 for c in timestamp) / len(draws) < 0.53
+    assert 0.47 < sum(feature_pad("mixed", c) == "mel" for c in padding) / len(draws) < 0.53
+    both = sum(t < 0.5 and feature_pad("mixed", p) == "mel" for t, p in draws) / len(draws)
+    assert 0.22 < both < 0.28  # the padding choice does not follow the timestamp choice
+    assert draws != [sample_coins(42, 1, (i % 4, i)) for i in range(4000)]  # a new epoch draws anew
+    assert {feature_pad("mel", c) for c in padding} == {"mel"} and {feature_pad("audio", c) for c in padding} == {
+        "audio"
+    }
 
 
 @pytest.mark.parametrize("placement", ["decoder", "original"])
