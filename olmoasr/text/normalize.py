@@ -40,6 +40,10 @@ _BOUNDED_LITERAL = re.compile(r"\\b\w[\w']*\w\\b")  # `\bi'ma\b`: starts and end
 PLAIN, BEFORE_PLAIN, NUMBER = 0, 1, 2
 _KEEP_SYMBOLS = ".%$¢€£"  # kept for the number parser, as the reference does
 _ASCII_DIGITS = "0123456789"
+_LETTER_THEN_DIGIT = re.compile(r"([0-9])(?<=[a-z][0-9])")
+_DIGIT_THEN_LETTER = re.compile(r"([0-9])(?=[a-z])")
+_DIGIT_SPACE_SUFFIX = re.compile(r"([0-9])\s+(st|nd|rd|th|s)\b")
+_LONE_ONE = re.compile(r"1(?<!\w1)(s?)\b")
 
 
 class _SymbolTable(dict):
@@ -119,16 +123,25 @@ class EnglishNormalizer:
         return _WHITESPACE.sub(" ", s) if changed else s
 
     def _preprocess_numbers(self, s: str) -> str:
-        """The reference's `preprocess`, skipped where it cannot change anything: no "... and a half" to
-        rewrite and no ASCII digit for its digit/letter spacing rules (it still turns blank text into "")."""
-        if "half" in s or any(digit in s for digit in _ASCII_DIGITS):
+        """The reference's `preprocess`. Without "... and a half" to rewrite it is its three digit/letter
+        spacing rules (and blank text becomes ""); they run here spelled to start at the digit, which `re`
+        finds quickly, and only when there is an ASCII digit."""
+        if "half" in s:
             return self._numbers.preprocess(s)
-        return s if s.strip() else ""
+        if not s.strip():
+            return ""
+        if any(digit in s for digit in _ASCII_DIGITS):
+            s = _LETTER_THEN_DIGIT.sub(r" \1", s)  # the reference's ([a-z])([0-9]) -> \1 \2
+            s = _DIGIT_THEN_LETTER.sub(r"\1 ", s)  # ([0-9])([a-z]) -> \1 \2
+            s = _DIGIT_SPACE_SUFFIX.sub(r"\1\2", s)
+        return s
 
     def _postprocess_numbers(self, s: str) -> str:
-        """The reference's `postprocess` (currency amounts, "1" -> "one"), skipped without `€ £ $` or `1`."""
-        if any(char in s for char in "€£$1"):
+        """The reference's `postprocess`: currency amounts (only with `€ £ $`), then "1(s)" -> "one(s)"."""
+        if "€" in s or "£" in s or "$" in s:
             return self._numbers.postprocess(s)
+        if "1" in s:
+            return _LONE_ONE.sub(r"one\1", s)  # the reference's \b1(s?)\b
         return s
 
     def _word_kind(self, word: str) -> int:
