@@ -110,9 +110,13 @@ class EnglishNormalizer:
         if "." in s:
             s = _PERIOD_NOT_BEFORE_DIGIT.sub(r" \1", s)
         s = unicodedata.normalize("NFKD", s).translate(self._symbols)
-        s = self._postprocess_numbers(self._standardize_numbers(self._preprocess_numbers(s)))
+        words = self._standardize_numbers(self._preprocess_numbers(s).split())
+        joined = " ".join(words)
+        processed = self._postprocess_numbers(joined)
+        if processed is not joined:  # a rule ran: its output is split again for the spellings
+            words = processed.split()
         spellings = self._spellings
-        s = " ".join([spellings.get(word, word) for word in s.split()])
+        s = " ".join([spellings.get(word, word) for word in words])
         # `s` is now words joined by single spaces: the last pass matters only where a symbol became a space.
         changed = 0
         if any(symbol in s for symbol in ".$¢€£"):
@@ -166,24 +170,25 @@ class EnglishNormalizer:
             self._kinds[word] = kind
         return kind
 
-    def _standardize_numbers(self, text: str) -> str:
-        """The reference's number parser, run only on the stretches that need it. A stretch starts at a
-        NUMBER word (or a BEFORE_PLAIN word not followed by a plain one) and ends at the next plain word,
-        which the parser never looks past; every other word is emitted as it is."""
-        words = text.split()
+    def _standardize_numbers(self, words: list[str]) -> list[str]:
+        """The reference's number parser over `words`, run only on the stretches that need it. A stretch
+        starts at a NUMBER word (or a BEFORE_PLAIN word not followed by a plain one) and ends at the next
+        plain word, which the parser never looks past; every other word is emitted as it is. (The parser's
+        output words hold no whitespace, so its joined text splits back into the same words.)"""
         known = self._kinds.get
         kinds = [known(word) for word in words]
         if None in kinds:
             kinds = [self._word_kind(word) if kind is None else kind for word, kind in zip(words, kinds, strict=True)]
-        if not any(kinds):
-            return " ".join(words)
+        starts = [i for i, kind in enumerate(kinds) if kind]
+        if not starts:
+            return words
         out: list[str] = []
         emitted = 0  # words[emitted:] are not in `out` yet
         last = len(words) - 1
-        for i, kind in enumerate(kinds):
-            if kind == PLAIN or i < emitted:
+        for i in starts:
+            if i < emitted:
                 continue
-            if kind == BEFORE_PLAIN and i < last and kinds[i + 1] == PLAIN:
+            if kinds[i] == BEFORE_PLAIN and i < last and kinds[i + 1] == PLAIN:
                 continue  # emitted as it is, with the plain words around it
             end = i + 1
             while end <= last and kinds[end] != PLAIN:
@@ -192,7 +197,7 @@ class EnglishNormalizer:
             out.extend(self._parse_stretch(tuple(words[i : end + 1])))
             emitted = end + 1
         out.extend(words[emitted:])
-        return " ".join(out)
+        return out
 
     def _parse_stretch(self, stretch: tuple[str, ...]) -> list[str]:
         """The parser's output for one stretch; it starts with nothing pending, so the output depends on the
