@@ -15,6 +15,10 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     # Lazy, so `import olmoasr` stays light (no torch) for the data-pipeline commands.
     if name in _LAZY:

@@ -60,3 +60,23 @@ class TranscriptError(InputError):
 
 class HubUnavailableError(OlmoasrError):
     """The Hugging Face Hub cannot be reached (offline) or the file is not there."""
+
+
+class HubOfflineError(HubUnavailableError):
+    """The Hub is unreachable and what was asked for is not in its cache. The message ends with what to do
+    offline; a command swaps that advice for its own option (`with_advice`)."""
+
+    def __init__(self, problem: str, advice: str):
+        self.problem = problem
+        self.advice = advice
+        super().__init__(f"{problem}; {advice}")
+
+    def with_advice(self, advice: str) -> HubOfflineError:
+        return HubOfflineError(self.problem, advice)
+
+
+class ModelOfflineError(HubOfflineError):
+    """A model (weights) the Hub cannot give now; the advice names the installed offline model."""
+
+    def with_advice(self, advice: str) -> ModelOfflineError:
+        return ModelOfflineError(self.problem, advice)

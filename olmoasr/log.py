@@ -15,10 +15,20 @@ def set_quiet(quiet: bool) -> None:
 
 
 def warn(message: str) -> None:
-    """Print one line `warning: <message>` to stderr (newlines in the message are flattened)."""
+    """Print one line `warning: <message>` to stderr (newlines in the message are flattened): something the
+    user should act on or know went differently than asked."""
+    _line("warning: ", message)
+
+
+def note(message: str) -> None:
+    """Print one routine status line to stderr, unlabelled (what is being done, how it goes)."""
+    _line("", message)
+
+
+def _line(label: str, message: str) -> None:
     if _quiet:
         return
-    line = "warning: " + " ".join(str(message).split()) + "\n"
+    line = label + " ".join(str(message).split()) + "\n"
     with _lock:
         sys.stderr.write(line)
         sys.stderr.flush()

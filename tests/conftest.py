@@ -1,4 +1,5 @@
-"""Test-wide settings: offline Hub (otherwise offline calls retry for ~23 s), tiny thread pools."""
+"""Test-wide settings: the Hub off (the suite never downloads; tests of the offline probe clear this), tiny
+thread pools."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 import pytest  # noqa: E402
 
 LIBRIVOX_DIR = "/usr/share/pocketsphinx/test/data/librivox"  # Debian's pocketsphinx-testdata (public-domain LibriVox)
+
+
+@pytest.fixture(autouse=True)
+def _hub_status_per_test():
+    """Each test decides Hub access afresh (it is decided once per process in real runs)."""
+    from olmoasr.io.hub_access import forget_status
+
+    forget_status()
+    yield
+    forget_status()
 
 
 def have(program: str) -> bool:

@@ -19,7 +19,9 @@ def convert_command(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace DESTINATION if it exists."),
 ) -> None:
-    """Convert a checkpoint, e.g. an OLMoASR training file into a faster-whisper or transformers model.
+    """Convert a checkpoint to another format: OpenAI .pt, safetensors, transformers or CTranslate2.
+
+    For example, an OLMoASR training checkpoint into a model that faster-whisper or transformers can load.
 
     \b
     Examples:

@@ -108,6 +108,7 @@ def eval_command(
 
     import torch
 
+    from olmoasr.cli._offline import offline_model_option
     from olmoasr.evaluation import DecodeSettings, EvalOptions, evaluate
     from olmoasr.evaluation.report import results_table
 
@@ -141,35 +142,39 @@ def eval_command(
     )
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = "float16" if fp16 and device.startswith("cuda") else "float32"
-    report = evaluate(
-        model,
-        sets or (),
-        manifests=manifest or [],
-        dataset_dirs=dataset_dir or [],
-        options=options,
-        device=device,
-        dtype=dtype,
-        show_progress=not quiet,
-    )
+    with offline_model_option("--model"):
+        report = evaluate(
+            model,
+            sets or (),
+            manifests=manifest or [],
+            dataset_dirs=dataset_dir or [],
+            options=options,
+            device=device,
+            dtype=dtype,
+            show_progress=not quiet,
+        )
     failed = report.failed
-    if failed and len(failed) == len(report.sets):
+    if len(report.sets) == 1 and failed:
         raise OlmoasrError(failed[0].error or f"{failed[0].name}: failed")
-    console.print(results_table(report))
-    console.print(f"results: {output}/results.json, results.csv, wer.png, <set>.utterances.jsonl")
+    if failed and len(failed) == len(report.sets):
+        raise OlmoasrError(f"all {len(failed)} sets failed: {', '.join(r.name for r in failed)}")
+    console.print(results_table(report, console.width))
+    written = [Path(path).name for path in report.outputs.values()]
+    console.print(f"results: {output}/{', '.join(written)}, <set>.utterances.jsonl", soft_wrap=True, markup=False)
     if failed:
         raise OlmoasrError(f"{len(failed)} of {len(report.sets)} sets failed: {', '.join(r.name for r in failed)}")
 
 
 def _compare(inputs: list[Path], output: Path) -> None:
     from olmoasr.console import stdout_console
-    from olmoasr.evaluation.report import comparison_table, load_report, plot_wer
+    from olmoasr.evaluation.report import comparison_table, load_report, model_labels, plot_wer
 
     if len(inputs) < 1:
         raise UsageError("--compare needs results.json files (or folders holding one)")
     reports = [load_report(path) for path in inputs]
-    stdout_console().print(comparison_table(reports))
+    stdout_console().print(comparison_table(reports, inputs))
     chart = output if output.suffix == ".png" else output / "compare.png"
-    plot_wer(reports, chart)
+    plot_wer(reports, chart, labels=model_labels(reports, inputs))
     stdout_console().print(f"chart: {chart}")
 
 

@@ -25,6 +25,12 @@ HELP = (
 )
 
 
+# Help is click's plain layout: option names are never cut, `[extra]` is text (not markup), `\b` keeps an
+# example block as written, flags show no value placeholder, and it uses up to HELP_WIDTH columns.
+HELP_MARKUP = None
+HELP_WIDTH = 120
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"olmoasr {olmoasr.__version__}")
@@ -38,7 +44,8 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode=HELP_MARKUP,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_WIDTH},
     )
 
     @app.callback()

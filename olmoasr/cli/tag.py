@@ -24,6 +24,7 @@ tag_app = typer.Typer(
     name="tag",
     help="Add tags to records: `doc` (document level), `seg` (segment level), and more.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, as olmoasr.cli.main explains
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -61,6 +61,7 @@ def tag_lang(
     cpus_per_task: float = CPUS_PER_TASK,
     gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
+    from olmoasr.cli._offline import offline_model_option
     from olmoasr.pipeline.lang_id import LangIdOptions, tag_audio_language
 
     options = LangIdOptions(
@@ -72,15 +73,16 @@ def tag_lang(
         max_batch_seconds=max_batch_seconds,
         threshold=threshold,
     )
-    report = tag_audio_language(
-        segments,
-        output,
-        options,
-        docs=docs,
-        docs_output_dir=docs_out,
-        show_progress=not quiet,
-        executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
-    )
+    with offline_model_option("--model"):
+        report = tag_audio_language(
+            segments,
+            output,
+            options,
+            docs=docs,
+            docs_output_dir=docs_out,
+            show_progress=not quiet,
+            executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+        )
     if not quiet:
         _print_summary(report.summary, output)
     if not report.ok:

@@ -28,10 +28,11 @@ def train_command(
     Examples:
       olmoasr train --config micro --data mix/ --out runs/micro --train_steps 50
       olmoasr train --config small --data mix/ --out runs/small --nproc-per-node 8 --strategy ddp
-      olmoasr train --config tiny --data mix/ --out runs/ft --init-from tiny.en --lr 1e-5 --train_steps 2000
+      olmoasr train --config tiny --data mix/ --out runs/ft --init-from tiny.en-offline --lr 1e-5 --train_steps 2000
       torchrun --nnodes 4 --nproc-per-node 8 --rdzv-endpoint HOST:29500 -m olmoasr train -c large --data mix/ \\
           --out runs/large --strategy fsdp
     """
+    from olmoasr.cli._offline import offline_model_option
     from olmoasr.train import load_config
     from olmoasr.train.config import parse_overrides
     from olmoasr.train.launch import run_training
@@ -40,7 +41,8 @@ def train_command(
     named = {"data": data, "out": out, "nproc_per_node": nproc_per_node, "strategy": strategy, "resume": resume,
              "init_from": init_from, "wandb_project": wandb_project}  # fmt: skip
     overrides.update({k: v for k, v in named.items() if v is not None})
-    result = run_training(load_config(config, overrides))
+    with offline_model_option("--init-from"):
+        result = run_training(load_config(config, overrides))
     if result is not None and result.export and os.environ.get("RANK", "0") == "0":
         typer.echo(f"trained to step {result.steps}; inference checkpoint: {result.export}")
 

@@ -75,6 +75,7 @@ def transcribe_command(
     """
     import torch
 
+    from olmoasr.cli._offline import offline_model_option
     from olmoasr.console import stderr_console
     from olmoasr.model import default_model_name, load_model
     from olmoasr.model.transcribe import split_options
@@ -104,7 +105,8 @@ def transcribe_command(
         from olmoasr.errors import UsageError
 
         raise UsageError("--fp16 needs a GPU; use --fp32 on CPU")
-    model = load_model(model_name or default_model_name(), device=target, dtype=torch.float16 if half else None)
+    with offline_model_option("--model"):
+        model = load_model(model_name or default_model_name(), device=target, dtype=torch.float16 if half else None)
 
     summary = transcribe_files(
         model, inputs, output_dir, formats, batched=batched, batch_size=batch_size, vad=vad, verbose=verbose, **options

@@ -53,9 +53,12 @@ class EvalReport:
     created: str
     olmoasr_version: str
     sets: list[SetResult]
+    outputs: dict[str, str] = field(default_factory=dict)  # files this run wrote ("json", "csv", "chart")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["outputs"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvalReport:
@@ -140,7 +143,7 @@ def evaluate(
                 status = "" if result.status == "ok" else " [red](failed)[/red]"
                 progress.update(task, description=f"{name}{status}", total=result.rows, completed=result.rows)
                 progress.stop_task(task)
-            if result.status != "ok":
+            if result.status != "ok" and len(jobs) > 1:  # a single set's failure is the caller's one error
                 from olmoasr.log import warn
 
                 warn(result.error or f"{name}: failed")
@@ -165,7 +168,7 @@ def evaluate(
     if out_dir is not None:
         from olmoasr.evaluation.report import write_results
 
-        write_results(report, out_dir)
+        report.outputs = {kind: str(path) for kind, path in write_results(report, out_dir).items()}
     return report
 
 

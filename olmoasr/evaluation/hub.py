@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from olmoasr.errors import HubUnavailableError, UsageError
+from olmoasr.errors import HubOfflineError, HubUnavailableError, UsageError
 from olmoasr.evaluation.registry import HubSource
 from olmoasr.evaluation.sources import AudioRef, Utterance
+from olmoasr.io.hub_access import hub_online, offline_reason
 
 TEXT_FIELD_GUESSES = ("text", "transcription", "sentence", "normalized_text", "transcript", "raw_text")
 ID_FIELD_GUESSES = ("id", "segment_id", "audio_id", "utterance_id", "file", "path")
@@ -33,9 +34,13 @@ def import_datasets():
 def load_hub_records(
     source: HubSource, *, cache_dir: str | None, token: str | None, streaming: bool, set_name: str
 ) -> Iterable[dict[str, Any]]:
-    """The split's rows with the audio column undecoded; offline / gated / missing -> one clear line."""
+    """The split's rows with the audio column undecoded; offline / gated / missing -> one clear line.
+
+    Offline (`olmoasr.io.hub_access`), `datasets` reads only its cache, so a set never downloaded fails at once.
+    """
     datasets = import_datasets()
     where = f"{source.repo_id} [{source.config or 'default'}/{source.split}]"
+    online = hub_online()
     try:
         dataset = datasets.load_dataset(
             source.repo_id,
@@ -44,20 +49,25 @@ def load_hub_records(
             revision=source.revision,
             cache_dir=cache_dir,
             token=token or None,
-            streaming=streaming,
+            streaming=streaming and online,
         )
-        return undecoded_audio(dataset, source.audio_column, where)
-    except ConnectionError:
-        raise HubUnavailableError(
-            f"{set_name}: cannot reach the Hugging Face Hub to load {where} and it is not in the cache; "
-            "connect (unset HF_HUB_OFFLINE) or pass --dataset-dir / --data-root with a local copy"
-        ) from None
-    except datasets.exceptions.DatasetNotFoundError as err:
+    except (OSError, ValueError, RuntimeError, datasets.exceptions.DatasetsError) as err:
+        raise _load_error(err, datasets, set_name, where, online) from None
+    return undecoded_audio(dataset, source.audio_column, where)
+
+
+def _load_error(err: Exception, datasets: Any, set_name: str, where: str, online: bool) -> HubUnavailableError:
+    if not online or isinstance(err, ConnectionError):
+        reason = offline_reason() if not online else "the Hugging Face Hub did not answer"
+        return HubOfflineError(
+            f"{set_name}: cannot load {where}: {reason} and it is not in the cache",
+            "offline, pass --dataset-dir or --data-root with a local copy",
+        )
+    if isinstance(err, datasets.exceptions.DatasetNotFoundError):
         gated = "gated" in str(err).lower()
         hint = "accept its terms on the Hub and pass --hf-token (or set HF_TOKEN)" if gated else "check the repo id"
-        raise HubUnavailableError(f"{set_name}: {where} is not available ({hint})") from None
-    except (OSError, ValueError, RuntimeError, datasets.exceptions.DatasetsError) as err:
-        raise hub_error(set_name, where, err) from None
+        return HubUnavailableError(f"{set_name}: {where} is not available ({hint})")
+    return hub_error(set_name, where, err)
 
 
 def hub_error(set_name: str, where: str, err: BaseException) -> HubUnavailableError:

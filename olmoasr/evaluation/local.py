@@ -25,9 +25,9 @@ def read_manifest(path: Path, text_field: str = "text", audio_field: str = "audi
         audio, text = record.get(audio_field), record.get(text_field)
         problem = None
         if not isinstance(audio, str) or not audio:
-            problem = f"{path}:{line_no}: no '{audio_field}' path"
+            problem = f"{path}:{line_no}: no '{audio_field}' field (the audio file's path)"
         elif not isinstance(text, str):
-            problem = f"{path}:{line_no}: no '{text_field}' text"
+            problem = f"{path}:{line_no}: no '{text_field}' field (the reference text)"
         audio_path = str(_relative_to(path.parent, audio)) if isinstance(audio, str) and audio else None
         yield Utterance(uid, text if isinstance(text, str) else "", audio_path, problem)
 

@@ -155,10 +155,15 @@ def _usable(
         try:
             samples = decode(utt.audio, utt.id)
         except InputError as err:
-            tally.fail(f"{data.name}: {utt.id}: {err}")
+            tally.fail(f"{_where(data, utt)}: {err}")
             _write(writer, {"id": utt.id, "status": "failed", "reason": str(err), "reference": utt.reference})
             continue
         yield utt, reference_normalized, samples
+
+
+def _where(data: EvalData, utt: Utterance) -> str:
+    """The set and the row, each named once (a manifest's row ids already start with its name)."""
+    return utt.id if utt.id.startswith(f"{data.name}:") else f"{data.name}: {utt.id}"
 
 
 def _run_short(rows, recognizer: Recognizer, options: RunOptions, tally: _Tally, writer) -> None:

@@ -227,7 +227,7 @@ def model_from_checkpoint(
 
 
 def load_model(
-    name_or_path: str | os.PathLike,
+    name_or_path: str | os.PathLike | None = None,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     download_root: str | os.PathLike | None = None,
@@ -236,13 +236,16 @@ def load_model(
     in_memory: bool = False,
 ) -> Whisper:
     """Load a model by OLMoASR name (tiny … large-v2), local path (any supported format), Hub repo id
-    (org/name, a transformers or CTranslate2 repo) or `tiny.en-offline`. Weights are float32 unless
-    `dtype` says otherwise; `device` defaults to CUDA when available.
+    (org/name, a transformers or CTranslate2 repo) or `tiny.en-offline`; by default the CLI's default
+    (OLMoASR small, or offline the installed tiny.en). Weights are float32 unless `dtype` says otherwise;
+    `device` defaults to CUDA when available.
 
     `inference` and `in_memory` are accepted for scripts written for the original `olmoasr.load_model`;
     one network serves training and inference here, and files are memory-mapped either way.
     """
     del inference, in_memory
+    if name_or_path is None:
+        name_or_path = hub.default_model_name(download_root=download_root)
     path = hub.resolve_model_path(name_or_path, download_root)
     checkpoint = read_checkpoint(path)
     try:

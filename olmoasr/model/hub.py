@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from olmoasr.errors import HubUnavailableError, UsageError
+from olmoasr.errors import HubUnavailableError, ModelOfflineError, UsageError
+from olmoasr.io.hub_access import hub_online, offline_reason
 from olmoasr.log import warn
 
 OLMOASR_REPO = "allenai/OLMoASR"
@@ -42,7 +43,13 @@ _SNAPSHOT_PATTERNS = [
     "vocabulary.*",
     "tokenizer.json",
 ]
-_OFFLINE_HINT = "or pip install 'olmoasr[offline]' and use --model tiny.en-offline"
+
+
+def offline_model_advice(option: str | None = None) -> str:
+    """What to use instead of a Hub model offline; `option` is the command's flag (`--init-from`)."""
+    name = f"{option} {OFFLINE_MODEL}" if option else f"the model name {OFFLINE_MODEL}"
+    source = "the installed Whisper tiny.en" if offline_model_path() is not None else "pip install 'olmoasr[offline]'"
+    return f"offline, use {name} ({source}) or a local checkpoint path"
 
 
 def available_models() -> list[str]:
@@ -87,29 +94,31 @@ def _looks_like_repo_id(text: str) -> bool:
     return len(parts) == 2 and all(parts)
 
 
-def _is_offline_env() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def download_file(repo_id: str, filename: str, download_root: str | os.PathLike | None = None) -> Path:
     from huggingface_hub import hf_hub_download
 
+    online = hub_online()
     try:
-        return Path(hf_hub_download(repo_id, filename, cache_dir=download_root))
+        return Path(hf_hub_download(repo_id, filename, cache_dir=download_root, local_files_only=not online))
     except Exception as err:  # noqa: BLE001 - every Hub failure becomes one line for the user
-        raise _hub_error(err, f"{repo_id} {filename}") from None
+        raise _hub_error(err, f"{repo_id} {filename}", online) from None
 
 
 def download_snapshot(repo_id: str, download_root: str | os.PathLike | None = None) -> Path:
     from huggingface_hub import snapshot_download
 
+    online = hub_online()
     try:
-        return Path(snapshot_download(repo_id, cache_dir=download_root, allow_patterns=_SNAPSHOT_PATTERNS))
+        return Path(
+            snapshot_download(
+                repo_id, cache_dir=download_root, allow_patterns=_SNAPSHOT_PATTERNS, local_files_only=not online
+            )
+        )
     except Exception as err:  # noqa: BLE001
-        raise _hub_error(err, repo_id) from None
+        raise _hub_error(err, repo_id, online) from None
 
 
-def _hub_error(err: Exception, what: str) -> HubUnavailableError:
+def _hub_error(err: Exception, what: str, online: bool) -> HubUnavailableError:
     from huggingface_hub.errors import (
         EntryNotFoundError,
         GatedRepoError,
@@ -120,11 +129,9 @@ def _hub_error(err: Exception, what: str) -> HubUnavailableError:
         RevisionNotFoundError,
     )
 
-    if isinstance(err, LocalEntryNotFoundError | OfflineModeIsEnabled | ConnectionError | TimeoutError):
-        return HubUnavailableError(
-            f"cannot reach the Hugging Face Hub to fetch {what}; connect, set HF_HUB_OFFLINE=0, "
-            f"or pass a local path with --model ({_OFFLINE_HINT})"
-        )
+    if not online or isinstance(err, LocalEntryNotFoundError | OfflineModeIsEnabled | ConnectionError | TimeoutError):
+        reason = offline_reason() if not online else "the Hugging Face Hub did not answer"
+        return ModelOfflineError(f"cannot fetch {what}: {reason} and it is not in the cache", offline_model_advice())
     if isinstance(err, GatedRepoError):
         return HubUnavailableError(f"{what} is gated on the Hugging Face Hub; accept its terms and run `hf auth login`")
     if isinstance(err, RepositoryNotFoundError | HFValidationError):
@@ -142,27 +149,16 @@ def _cached(name: str, download_root: str | os.PathLike | None) -> bool:
     return isinstance(found, str)
 
 
-def _reachable(name: str) -> bool:
-    from huggingface_hub import get_hf_file_metadata, hf_hub_url
-
-    try:
-        get_hf_file_metadata(hf_hub_url(OLMOASR_REPO, OLMOASR_MODELS[name]), timeout=5)
-    except Exception:  # noqa: BLE001 - any failure means "not reachable now"
-        return False
-    return True
-
-
 def default_model_name(preferred: str = DEFAULT_MODEL, download_root: str | os.PathLike | None = None) -> str:
     """`preferred` when its weights are cached or the Hub answers; otherwise the installed offline tiny.en
     (saying so in one line); with neither, `preferred` (loading it then fails with one clear line)."""
     if preferred not in OLMOASR_MODELS:
         return preferred
-    if _cached(preferred, download_root) or (not _is_offline_env() and _reachable(preferred)):
+    if _cached(preferred, download_root) or hub_online():
         return preferred
     if offline_model_path() is not None:
         warn(
-            f"Hugging Face Hub unreachable: using the installed Whisper tiny.en weights ({OFFLINE_MODEL}) "
-            f"instead of OLMoASR {preferred}"
+            f"{offline_reason()}: using the installed Whisper tiny.en ({OFFLINE_MODEL}) instead of OLMoASR {preferred}"
         )
         return OFFLINE_MODEL
     return preferred

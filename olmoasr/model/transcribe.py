@@ -203,9 +203,9 @@ class SequentialTranscriber:
         probs = engine.detect_language(engine.encode(mel.window(0, N_FRAMES)), tokenizer)[0]
         language = max(probs, key=probs.__getitem__)
         if self.verbose is not None:
-            from olmoasr.log import warn
+            from olmoasr.log import note
 
-            warn(f"detected language: {language} ({probs[language]:.0%})")
+            note(f"detected language: {language} ({probs[language]:.0%})")
         return language
 
     def run(self, audio: AudioInput) -> dict[str, Any]:

@@ -27,11 +27,52 @@ def _require_ray() -> Any:
     return ray
 
 
-def _run_with_backoff(stage: Stage, task: ShardTask, attempts: int, backoff_s: float) -> Stats:
+REPORT_EVERY_S = 0.5
+
+
+class _ItemCounter:
+    """A Ray actor that tasks report processed items to; the driver takes the running count for its bar."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+
+    def add(self, n: int) -> None:
+        self.pending += n
+
+    def take(self) -> int:
+        taken, self.pending = self.pending, 0
+        return taken
+
+
+class _ItemReporter:
+    """Inside a task: items sent to the counter at most every REPORT_EVERY_S (one actor call each)."""
+
+    def __init__(self, counter: Any) -> None:
+        self.counter = counter
+        self.pending = 0
+        self.sent_at = time.monotonic()
+
+    def __call__(self, n: int) -> None:
+        self.pending += n
+        if time.monotonic() - self.sent_at >= REPORT_EVERY_S:
+            self.counter.add.remote(self.pending)
+            self.pending, self.sent_at = 0, time.monotonic()
+
+    def flush(self, ray: Any) -> None:
+        if self.pending:
+            ray.get(self.counter.add.remote(self.pending))  # counted before the task's result arrives
+            self.pending = 0
+
+
+def _run_with_backoff(stage: Stage, task: ShardTask, attempts: int, backoff_s: float, counter: Any = None) -> Stats:
     """Executed inside a Ray worker. Transient errors are retried; input errors are final."""
+    reporter = _ItemReporter(counter) if counter is not None else None
     for attempt in range(attempts):
         try:
-            return execute_task(stage, task, progress=lambda n: None)
+            stats = execute_task(stage, task, progress=reporter or (lambda n: None))
+            if reporter is not None:
+                reporter.flush(_require_ray())
+            return stats
         except OlmoasrError:
             raise
         except Exception:
@@ -92,11 +133,15 @@ class RayExecutor(BaseExecutor):
         ray = self._connect()
         remote = ray.remote(_run_with_backoff).options(**self._options(stage))
         stage_ref = ray.put(stage)
-        refs = {remote.remote(stage_ref, task, self.max_retries + 1, self.retry_backoff_s): task for task in pending}
+        counter = ray.remote(_ItemCounter).options(num_cpus=0).remote() if bar.enabled else None
+        attempts = self.max_retries + 1
+        refs = {remote.remote(stage_ref, task, attempts, self.retry_backoff_s, counter): task for task in pending}
         waiting = list(refs)
         try:
             while waiting:
                 done, waiting = ray.wait(waiting, num_returns=1, timeout=1.0)
+                if counter is not None:
+                    bar.advance_items(ray.get(counter.take.remote()))
                 for ref in done:
                     task = refs[ref]
                     try:

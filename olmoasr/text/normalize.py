@@ -40,10 +40,6 @@ _BOUNDED_LITERAL = re.compile(r"\\b\w[\w']*\w\\b")  # `\bi'ma\b`: starts and end
 PLAIN, BEFORE_PLAIN, NUMBER = 0, 1, 2
 _KEEP_SYMBOLS = ".%$¢€£"  # kept for the number parser, as the reference does
 _ASCII_DIGITS = "0123456789"
-_LETTER_THEN_DIGIT = re.compile(r"([0-9])(?<=[a-z][0-9])")
-_DIGIT_THEN_LETTER = re.compile(r"([0-9])(?=[a-z])")
-_DIGIT_SPACE_SUFFIX = re.compile(r"([0-9])\s+(st|nd|rd|th|s)\b")
-_LONE_ONE = re.compile(r"1(?<!\w1)(s?)\b")
 
 
 class _SymbolTable(dict):
@@ -110,13 +106,9 @@ class EnglishNormalizer:
         if "." in s:
             s = _PERIOD_NOT_BEFORE_DIGIT.sub(r" \1", s)
         s = unicodedata.normalize("NFKD", s).translate(self._symbols)
-        words = self._standardize_numbers(self._preprocess_numbers(s).split())
-        joined = " ".join(words)
-        processed = self._postprocess_numbers(joined)
-        if processed is not joined:  # a rule ran: its output is split again for the spellings
-            words = processed.split()
+        s = self._postprocess_numbers(self._standardize_numbers(self._preprocess_numbers(s)))
         spellings = self._spellings
-        s = " ".join([spellings.get(word, word) for word in words])
+        s = " ".join([spellings.get(word, word) for word in s.split()])
         # `s` is now words joined by single spaces: the last pass matters only where a symbol became a space.
         changed = 0
         if any(symbol in s for symbol in ".$¢€£"):
@@ -127,25 +119,16 @@ class EnglishNormalizer:
         return _WHITESPACE.sub(" ", s) if changed else s
 
     def _preprocess_numbers(self, s: str) -> str:
-        """The reference's `preprocess`. Without "... and a half" to rewrite it is its three digit/letter
-        spacing rules (and blank text becomes ""); they run here spelled to start at the digit, which `re`
-        finds quickly, and only when there is an ASCII digit."""
-        if "half" in s:
+        """The reference's `preprocess`, skipped where it cannot change anything: no "... and a half" to
+        rewrite and no ASCII digit for its digit/letter spacing rules (it still turns blank text into "")."""
+        if "half" in s or any(digit in s for digit in _ASCII_DIGITS):
             return self._numbers.preprocess(s)
-        if not s.strip():
-            return ""
-        if any(digit in s for digit in _ASCII_DIGITS):
-            s = _LETTER_THEN_DIGIT.sub(r" \1", s)  # the reference's ([a-z])([0-9]) -> \1 \2
-            s = _DIGIT_THEN_LETTER.sub(r"\1 ", s)  # ([0-9])([a-z]) -> \1 \2
-            s = _DIGIT_SPACE_SUFFIX.sub(r"\1\2", s)
-        return s
+        return s if s.strip() else ""
 
     def _postprocess_numbers(self, s: str) -> str:
-        """The reference's `postprocess`: currency amounts (only with `€ £ $`), then "1(s)" -> "one(s)"."""
-        if "€" in s or "£" in s or "$" in s:
+        """The reference's `postprocess` (currency amounts, "1" -> "one"), skipped without `€ £ $` or `1`."""
+        if any(char in s for char in "€£$1"):
             return self._numbers.postprocess(s)
-        if "1" in s:
-            return _LONE_ONE.sub(r"one\1", s)  # the reference's \b1(s?)\b
         return s
 
     def _word_kind(self, word: str) -> int:
@@ -170,25 +153,24 @@ class EnglishNormalizer:
             self._kinds[word] = kind
         return kind
 
-    def _standardize_numbers(self, words: list[str]) -> list[str]:
-        """The reference's number parser over `words`, run only on the stretches that need it. A stretch
-        starts at a NUMBER word (or a BEFORE_PLAIN word not followed by a plain one) and ends at the next
-        plain word, which the parser never looks past; every other word is emitted as it is. (The parser's
-        output words hold no whitespace, so its joined text splits back into the same words.)"""
+    def _standardize_numbers(self, text: str) -> str:
+        """The reference's number parser, run only on the stretches that need it. A stretch starts at a
+        NUMBER word (or a BEFORE_PLAIN word not followed by a plain one) and ends at the next plain word,
+        which the parser never looks past; every other word is emitted as it is."""
+        words = text.split()
         known = self._kinds.get
         kinds = [known(word) for word in words]
         if None in kinds:
             kinds = [self._word_kind(word) if kind is None else kind for word, kind in zip(words, kinds, strict=True)]
-        starts = [i for i, kind in enumerate(kinds) if kind]
-        if not starts:
-            return words
+        if not any(kinds):
+            return " ".join(words)
         out: list[str] = []
         emitted = 0  # words[emitted:] are not in `out` yet
         last = len(words) - 1
-        for i in starts:
-            if i < emitted:
+        for i, kind in enumerate(kinds):
+            if kind == PLAIN or i < emitted:
                 continue
-            if kinds[i] == BEFORE_PLAIN and i < last and kinds[i + 1] == PLAIN:
+            if kind == BEFORE_PLAIN and i < last and kinds[i + 1] == PLAIN:
                 continue  # emitted as it is, with the plain words around it
             end = i + 1
             while end <= last and kinds[end] != PLAIN:
@@ -197,7 +179,7 @@ class EnglishNormalizer:
             out.extend(self._parse_stretch(tuple(words[i : end + 1])))
             emitted = end + 1
         out.extend(words[emitted:])
-        return out
+        return " ".join(out)
 
     def _parse_stretch(self, stretch: tuple[str, ...]) -> list[str]:
         """The parser's output for one stretch; it starts with nothing pending, so the output depends on the

@@ -335,10 +335,15 @@ def load_config(
                 raise _unknown_key(key, label)
     if isinstance(overrides, list):
         overrides = parse_overrides(overrides)
-    for key in overrides or {}:
+    for key, value in (overrides or {}).items():
         norm = _normalise_key(key)
         if norm not in FIELDS and not norm.startswith("dims."):
             raise _unknown_key(key, "command line")
+        # a bad value is blamed on the command line, not on the YAML file it overrides
+        if norm.startswith("dims."):
+            _coerce("dims", {norm.split(".", 1)[1]: value}, "command line")
+        else:
+            _coerce(norm, value, "command line")
     merged = dict(values)
     for key, value in (overrides or {}).items():
         norm = _normalise_key(key)

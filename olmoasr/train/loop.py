@@ -20,7 +20,7 @@ import torch.nn.functional as F
 import yaml
 
 from olmoasr.errors import OlmoasrError
-from olmoasr.log import warn
+from olmoasr.log import note, warn
 from olmoasr.train import checkpointing as ckpt
 from olmoasr.train.config import TrainConfig
 from olmoasr.train.data import IGNORE_INDEX, StreamSpec, find_data_files, make_loader
@@ -165,7 +165,7 @@ class TrainingRecipe:
             (cfg.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
             where = f"resumed from {self.resumed_from.path} at step {self.step}" if self.resumed_from else "fresh"
             n_params = sum(p.numel() for p in unwrap(self.model).parameters())
-            warn(f"training {cfg.exp_name}: {n_params / 1e6:.1f} M params, {rt.strategy} x {rt.world_size} on "
+            note(f"training {cfg.exp_name}: {n_params / 1e6:.1f} M params, {rt.strategy} x {rt.world_size} on "
                  f"{rt.device.type}, {cfg.precision}, accumulation {self.accumulation}, {where}")  # fmt: skip
 
     def _find_resume_checkpoint(self) -> ckpt.CheckpointInfo | None:
@@ -215,7 +215,7 @@ class TrainingRecipe:
             result.losses[self.step] = loss
             window.add(time.perf_counter() - step_start, wait, micro_batches, self.dims)
             if cfg.verbose and rt.is_main:
-                warn(f"step {self.step}: loss {loss:.5f} grad-norm {grad_norm:.4f}{'' if stepped else ' (skipped)'}")
+                note(f"step {self.step}: loss {loss:.5f} grad-norm {grad_norm:.4f}{'' if stepped else ' (skipped)'}")
             if log_now:
                 skipped = sum(gather_objects(sum(skipped_total.values()), rt))
                 record = window.record(self, loss, grad_norm, tf_wer, skipped)

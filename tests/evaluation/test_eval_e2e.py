@@ -13,12 +13,13 @@ from pathlib import Path
 
 import jiwer
 import pytest
-from conftest import write_hub_parquet
 from rich.console import Console
 
 from olmoasr.evaluation import DecodeSettings, EvalOptions, evaluate
 from olmoasr.evaluation.report import load_report, results_table
 from olmoasr.text import normalize_english
+
+from .helpers import write_hub_parquet
 
 pytest.importorskip("datasets")
 

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_hub_parquet
+
+from .helpers import write_hub_parquet
 
 pytestmark = pytest.mark.real_weights
 

@@ -22,9 +22,9 @@ class TrainedRun:
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> TrainedRun:
-    from train.conftest import make_mix
-
     from olmoasr.cli.main import run
+
+    from ..train.conftest import make_mix
 
     root = tmp_path_factory.mktemp("hostile-train")
     data = make_mix(root, n=8, files=1)

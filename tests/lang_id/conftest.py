@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lid_helpers import build_micro_model
 
 from olmoasr.pipeline.lang_id.voxlingua import save_speechbrain_model
+
+from .lid_helpers import build_micro_model
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from lid_helpers import MICRO_LABELS, build_micro_model, tone
 
 from olmoasr.errors import ConfigError, HubUnavailableError, UsageError
 from olmoasr.pipeline.lang_id.ecapa import (
@@ -24,6 +23,8 @@ from olmoasr.pipeline.lang_id.speechbrain_format import (
     spec_from_hyperparams,
 )
 from olmoasr.pipeline.lang_id.voxlingua import VoxLinguaClassifier, load_speechbrain_model
+
+from .lid_helpers import MICRO_LABELS, build_micro_model, tone
 
 # The inference hyperparams of speechbrain/lang-id-voxlingua107-ecapa, in its HyperPyYAML shape.
 VOXLINGUA_HPARAMS = """
@@ -227,4 +228,5 @@ def test_model_resolution_local_and_offline_hub(micro_model_dir, tmp_path, monke
         resolve_model_dir(None)
     message = str(err.value)
     assert "speechbrain/lang-id-voxlingua107-ecapa" in message and "--model LOCAL_DIR" in message
-    assert "huggingface-cli download" in message and "\n" not in message
+    assert "hf download speechbrain/lang-id-voxlingua107-ecapa" in message and "huggingface-cli" not in message
+    assert "--backend whisper-en" in message and "HF_HUB_OFFLINE is set" in message and "\n" not in message

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from lid_helpers import FrequencyClassifier, segment, write_shard, write_tone
 
 from olmoasr.audio import load_audio
 from olmoasr.io import iter_jsonl
 from olmoasr.pipeline.executor import marker_path
 from olmoasr.pipeline.lang_id import LangIdOptions, VoxLinguaClassifier, get_classifier, tag_audio_language
+
+from .lid_helpers import FrequencyClassifier, segment, write_shard, write_tone
 
 EN, DE, FR = 300.0, 500.0, 900.0  # FrequencyClassifier: <350 Hz en, <700 Hz de, else fr
 

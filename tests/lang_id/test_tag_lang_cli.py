@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from lid_helpers import segment, write_shard, write_tone
 
 from olmoasr.cli.main import run
 from olmoasr.io import iter_jsonl
+
+from .lid_helpers import segment, write_shard, write_tone
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_cli_offline_hub_model_is_one_clear_line(segs, tmp_path, monkeypatch, ca
     lines = err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("error: cannot load the language-ID model 'speechbrain/lang-id-voxlingua107-ecapa'")
-    assert "--model LOCAL_DIR" in lines[0]
+    assert "--model LOCAL_DIR" in lines[0] and "--backend whisper-en" in lines[0] and "`hf download" in lines[0]
     assert not (tmp_path / "out").exists()
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from lid_helpers import segment, write_shard, write_tone
 
 from olmoasr.audio import load_audio
 from olmoasr.errors import UsageError
 from olmoasr.io import iter_jsonl
 from olmoasr.model.languages import LANGUAGES
 from olmoasr.pipeline.lang_id import LangIdOptions, get_classifier, tag_audio_language
+
+from .lid_helpers import segment, write_shard, write_tone
 
 
 def test_whisper_backend_classifies_votes_and_writes(tmp_path, micro_whisper_checkpoints):

@@ -7,7 +7,6 @@ import math
 
 import pytest
 import torch
-from lid_helpers import segment, write_shard, write_tone
 
 from olmoasr.audio import load_audio
 from olmoasr.cli.main import run
@@ -15,6 +14,8 @@ from olmoasr.errors import UsageError
 from olmoasr.io import iter_jsonl, jsonl_files
 from olmoasr.pipeline.lang_id import LangIdOptions, get_classifier, tag_audio_language
 from olmoasr.pipeline.lang_id.whisper_en import DEFAULT_THRESHOLD, EnglishSpeechScore
+
+from .lid_helpers import segment, write_shard, write_tone
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,11 @@ def test_offline_name_gives_one_clear_line(tmp_path):
     message = str(err.value)
     assert "\n" not in message
     assert "allenai/OLMoASR models/OLMoASR-small.en.pt" in message
-    assert "HF_HUB_OFFLINE=0" in message and "--model" in message
+    assert "HF_HUB_OFFLINE is set; unset it to download" in message and "tiny.en-offline" in message
 
 
 def test_offline_repo_id_gives_one_clear_line(tmp_path):
-    with pytest.raises(HubUnavailableError, match="cannot reach the Hugging Face Hub to fetch openai/whisper-tiny"):
+    with pytest.raises(HubUnavailableError, match="cannot fetch openai/whisper-tiny: the Hugging Face Hub is off"):
         load_model("openai/whisper-tiny", download_root=tmp_path)
 
 
@@ -76,3 +76,13 @@ def test_offline_model_name_without_the_package(monkeypatch):
     monkeypatch.setattr(hub, "offline_model_path", lambda: None)
     with pytest.raises(UsageError, match=r"olmoasr\[offline\]"):
         hub.resolve_model_path(hub.OFFLINE_MODEL)
+
+
+def test_public_names_are_listed_and_load_model_defaults_like_the_cli(monkeypatch, tmp_path):
+    import olmoasr
+
+    assert {"load_model", "save_model", "available_models", "__version__"} <= set(dir(olmoasr))
+    assert {"load_model", "default_model_name", "Whisper"} <= set(dir(olmoasr.model))
+    monkeypatch.setattr(hub, "offline_model_path", lambda: None)
+    with pytest.raises(HubUnavailableError, match="OLMoASR-small.en.pt"):  # the CLI's default, OLMoASR small
+        olmoasr.load_model(download_root=tmp_path)

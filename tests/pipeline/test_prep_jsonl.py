@@ -9,13 +9,14 @@ import sys
 import time
 
 import pytest
-from conftest import make_pair
 
 from olmoasr.cli.main import run
 from olmoasr.errors import UsageError
 from olmoasr.io import iter_jsonl
 from olmoasr.pipeline import prep_jsonl
 from olmoasr.schema import DocumentRecord
+
+from .helpers import make_pair
 
 MACHINE_VTT = "WEBVTT\n\n00:00:00.400 --> 00:00:05.000\ncaption zero of\n"
 

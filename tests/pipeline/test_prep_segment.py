@@ -12,7 +12,6 @@ import time
 import numpy as np
 import orjson
 import pytest
-from conftest import make_pair
 
 from olmoasr.audio import load_audio
 from olmoasr.cli.main import run
@@ -22,6 +21,8 @@ from olmoasr.pipeline import prep_jsonl, prep_segment
 from olmoasr.pipeline.segment_audio import SegmentAudioReader, iter_container, load_segment_audio
 from olmoasr.schema import SegmentRecord
 from olmoasr.timestamps import parse_range_ms
+
+from .helpers import make_pair
 
 CODECS = ["wav", "flac", "mp3", "m4a", "ogg", "video.mp4", "stereo44k.wav", "8k.wav"]
 AUDIO_FIELDS = {"audio_file", "audio_offset", "audio_nbytes", "audio_is_source"}

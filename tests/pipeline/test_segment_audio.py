@@ -143,7 +143,7 @@ def test_missing_container_is_a_typed_error(tmp_path):
 
 
 def test_source_window_of_a_44k_stereo_file_keeps_the_resampling_phase(tmp_path):
-    from conftest import write_media
+    from .helpers import write_media
 
     path = tmp_path / "stereo.wav"
     write_media(path, "stereo44k.wav", 75)

@@ -38,6 +38,7 @@ class SquareStage:
                     os._exit(1)  # the worker process dies mid-shard, leaving a temporary file behind
                 out.write({"n": rec["n"] ** 2})
                 n += 1
+                progress(1)
         return {"records": n}
 
     def merge_parts(self, shard, num_parts):
@@ -72,6 +73,16 @@ def test_ray_output_and_stats_equal_local(tmp_path, local_ray):
     remote = make_executor("ray", show_progress=False).run(SquareStage(src, tmp_path / "ray"))
     assert remote.ok and remote.stats == local.stats == {"records": 24}
     assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")
+
+
+def test_the_items_counter_moves_on_ray(tmp_path, local_ray, monkeypatch):
+    """Items reported inside Ray tasks reach the driver's progress bar (not `items 0/?` to the end)."""
+    from olmoasr.pipeline import executor as executor_module
+
+    counted: list[int] = []
+    monkeypatch.setattr(executor_module._Progress, "advance_items", lambda self, n: counted.append(n))
+    report = make_executor("ray", show_progress=True).run(SquareStage(make_inputs(tmp_path), tmp_path / "out"))
+    assert report.ok and sum(counted) == 24
 
 
 def test_worker_killed_mid_shard_is_retried_without_duplicates(tmp_path, local_ray):

@@ -45,6 +45,13 @@ def test_every_original_flag_is_a_key():
     assert set(original) <= set(TrainConfig.__dataclass_fields__)
 
 
+def test_a_bad_command_line_value_blames_the_command_line():
+    with pytest.raises(ConfigError, match=r"^command line: bad value 'abc' for `lr`"):
+        load_config("micro", ["--lr", "abc"])
+    with pytest.raises(ConfigError, match=r"^command line: bad value .* for `dims`"):
+        load_config("micro", ["--dims.n_audio_state", "abc"])
+
+
 def test_unknown_key_is_named_with_a_suggestion(tmp_path):
     with pytest.raises(ConfigError, match=r"command line: unknown config key `lrr` \(did you mean `lr`\?\)"):
         load_config("tiny", {"lrr": 1})

@@ -19,7 +19,8 @@ from typing import Any
 import torch
 import yaml
 
-from olmoasr.errors import ConfigError, HubUnavailableError, UsageError
+from olmoasr.errors import ConfigError, HubOfflineError, HubUnavailableError, UsageError
+from olmoasr.io.hub_access import hub_online, offline_reason
 from olmoasr.io.safe_yaml import BoundedSafeLoader, read_yaml
 from olmoasr.pipeline.lang_id.ecapa import ClassifierConfig, EcapaConfig
 from olmoasr.pipeline.lang_id.fbank import FbankConfig
@@ -325,18 +326,24 @@ def resolve_model_dir(model: str | None, repo_default: str = VOXLINGUA107_REPO) 
         return local
     if not _looks_like_repo_id(name):
         raise UsageError(f"{name}: no such model directory (and not a Hub repo id like {repo_default})")
-    try:
-        from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download
 
-        path = Path(snapshot_download(repo_id=name, allow_patterns=list(MODEL_FILES)))
-    except Exception as err:  # offline, not cached, no such repo, HTTP errors: all end the same way
-        reason = type(err).__name__
-        raise HubUnavailableError(
-            f"cannot load the language-ID model '{name}' from the Hugging Face Hub ({reason}: offline or not "
-            f"cached): download it where the Hub is reachable (`huggingface-cli download {name}`, it lands in "
-            "the Hub cache) or pass --model LOCAL_DIR (a directory with hyperparams.yaml, embedding_model.ckpt, "
-            "classifier.ckpt, label_encoder.txt)"
-        ) from err
+    online = hub_online()
+    try:
+        path = Path(snapshot_download(repo_id=name, allow_patterns=list(MODEL_FILES), local_files_only=not online))
+    except Exception as err:  # noqa: BLE001 - offline, not cached, no such repo, HTTP errors: one line each
+        if online:
+            detail = " ".join(str(err).split())[:200]
+            raise HubUnavailableError(
+                f"cannot load the language-ID model '{name}' from the Hugging Face Hub ({type(err).__name__}: "
+                f"{detail}); offline, use --backend whisper-en (English or not)"
+            ) from None
+        raise HubOfflineError(
+            f"cannot load the language-ID model '{name}': {offline_reason()} and it is not in the cache",
+            f"offline, use --backend whisper-en (English or not), or run `hf download {name}` where the Hub is "
+            "reachable (it lands in the Hub cache), or pass --model LOCAL_DIR (hyperparams.yaml, "
+            "embedding_model.ckpt, classifier.ckpt, label_encoder.txt)",
+        ) from None
     missing = [f for f in MODEL_FILES if not (path / f).is_file()]
     if missing:
         raise HubUnavailableError(f"Hub repo '{name}' lacks {', '.join(missing)}: not a SpeechBrain language-ID model")
