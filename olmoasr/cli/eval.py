@@ -48,9 +48,9 @@ def eval_command(
     manifest: list[Path] = typer.Option(None, "--manifest", help='JSONL of {"audio": path, "text": reference} lines.'),
     dataset_dir: list[Path] = typer.Option(None, "--dataset-dir", help="Local Hub-format dataset folder."),
     output: Path = typer.Option(Path("results"), "-o", "--output", help="Results folder (with --compare: chart .png)."),
-    batch_size: int = typer.Option(16, "-b", "--batch-size", help="Short-form clips decoded together."),
+    batch_size: int = typer.Option(None, "-b", "--batch-size", help="Short-form clips decoded together (default 16)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: cuda when available)."),
-    fp16: bool = typer.Option(True, "--fp16/--fp32", help="Half precision on GPU (CPU always runs fp32)."),
+    fp16: bool = typer.Option(None, "--fp16/--fp32", help="Half precision (default: fp16 on CUDA, fp32 on CPU)."),
     limit: int = typer.Option(None, "--limit", help="Only the first N rows of each set (Hub sets then stream)."),
     cache_dir: str = typer.Option(None, "--cache-dir", help="Hugging Face datasets cache directory."),
     hf_token: str = typer.Option(None, "--hf-token", envvar="HF_TOKEN", help="Token for gated Hub sets."),
@@ -106,27 +106,26 @@ def eval_command(
 
         model = default_model_name()  # OLMoASR on the Hub; offline, the installed tiny.en (said in one line)
 
-    import torch
-
     from olmoasr.cli._offline import offline_model_option
     from olmoasr.evaluation import DecodeSettings, EvalOptions, evaluate
     from olmoasr.evaluation.report import results_table
+    from olmoasr.model.runtime import fp16_request
 
     temps = _temperatures(temperature)
-    chosen = {"short_feature_padding": feature_padding} if feature_padding is not None else {}
-    decode = DecodeSettings(
+    given = dict(
         short_beam_size=beam_size,
-        short_temperature=temps[0] if temps and beam_size is None else 0.0,
-        long_beam_size=beam_size if beam_size is not None else 5,
-        long_best_of=best_of if best_of is not None else 5,
-        long_temperature=temps or DecodeSettings().long_temperature,
-        long_form_batched=long_form_batched,
+        long_beam_size=beam_size,
+        long_best_of=best_of,
+        long_temperature=temps,
+        short_temperature=temps[0] if temps and beam_size is None else None,
+        long_form_batched=long_form_batched or None,
         long_form_batch_size=batch_size,
         sample_len=max_new_tokens,
-        **chosen,
+        short_feature_padding=feature_padding,
     )
+    decode = DecodeSettings(**{name: value for name, value in given.items() if value is not None})
     options = EvalOptions(
-        batch_size=batch_size,
+        **({} if batch_size is None else {"batch_size": batch_size}),
         limit=limit,
         output_dir=str(output),
         cache_dir=cache_dir,
@@ -140,8 +139,6 @@ def eval_command(
         audio_column=audio_column,
         decode=decode,
     )
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = "float16" if fp16 and device.startswith("cuda") else "float32"
     with offline_model_option("--model"):
         report = evaluate(
             model,
@@ -150,7 +147,7 @@ def eval_command(
             dataset_dirs=dataset_dir or [],
             options=options,
             device=device,
-            dtype=dtype,
+            dtype=fp16_request(fp16),
             show_progress=not quiet,
         )
     failed = report.failed

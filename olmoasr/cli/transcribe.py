@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from olmoasr.model import defaults
+
 ORDER = 80
 
 
@@ -21,37 +23,47 @@ def transcribe_command(
     output_dir: Path = typer.Option(Path("."), "-o", "--output-dir", help="Where the transcripts go."),
     formats: str = typer.Option("all", "-f", "--formats", help="Comma-separated: txt,srt,vtt,tsv,json or all."),
     language: str = typer.Option(None, "--language", help="Spoken language (code or name); detected if omitted."),
-    task: str = typer.Option("transcribe", "--task", help="transcribe, or translate (to English)."),
+    task: str = typer.Option(None, "--task", help="transcribe (default), or translate (to English)."),
     beam_size: int = typer.Option(None, "--beam-size", help="Beams for beam search at temperature 0."),
     best_of: int = typer.Option(None, "--best-of", help="Samples per window at temperature > 0."),
     patience: float = typer.Option(None, "--patience", help="Beam search patience (needs --beam-size)."),
     length_penalty: float = typer.Option(None, "--length-penalty", help="GNMT length penalty alpha in [0, 1]."),
-    temperature: float = typer.Option(0.0, "--temperature", help="First sampling temperature."),
+    temperature: float = typer.Option(
+        None, "--temperature", help=f"First sampling temperature (default {defaults.TEMPERATURE})."
+    ),
     temperature_increment: float = typer.Option(
-        0.2, "--temperature-increment-on-fallback", help="Step of the fallback schedule up to 1.0 (0 = no fallback)."
+        None,
+        "--temperature-increment-on-fallback",
+        help=f"Step of the fallback schedule up to 1.0 (default {defaults.TEMPERATURE_STEP}; 0 = no fallback).",
     ),
     compression_ratio_threshold: float = typer.Option(
-        2.4, "--compression-ratio-threshold", help="Retry hotter when gzip ratio is above this."
+        None,
+        "--compression-ratio-threshold",
+        help=f"Retry hotter when gzip ratio is above this (default {defaults.COMPRESSION_RATIO_THRESHOLD}).",
     ),
     logprob_threshold: float = typer.Option(
-        -1.0, "--logprob-threshold", help="Retry hotter when the average log-prob is below this."
+        None,
+        "--logprob-threshold",
+        help=f"Retry hotter when the average log-prob is below this (default {defaults.LOGPROB_THRESHOLD}).",
     ),
     no_speech_threshold: float = typer.Option(
-        0.6, "--no-speech-threshold", help="Skip a window as silence above this no-speech probability."
+        None,
+        "--no-speech-threshold",
+        help=f"Skip a window as silence above this no-speech probability (default {defaults.NO_SPEECH_THRESHOLD}).",
     ),
     no_speech_after: str = typer.Option(
-        "sot",
+        None,
         "--no-speech-after",
-        help="Read the no-speech probability after 'sot' (OpenAI Whisper) or "
+        help="Read the no-speech probability after 'sot' (OpenAI Whisper; default) or "
         "'notimestamps' (where OLMoASR training puts <|nospeech|>).",
     ),
-    word_timestamps: bool = typer.Option(False, "--word-timestamps", help="Add per-word times (json)."),
-    without_timestamps: bool = typer.Option(False, "--without-timestamps", help="Decode text only."),
+    word_timestamps: bool = typer.Option(None, "--word-timestamps", help="Add per-word times (json)."),
+    without_timestamps: bool = typer.Option(None, "--without-timestamps", help="Decode text only."),
     initial_prompt: str = typer.Option(None, "--initial-prompt", help="Text to prompt the first window with."),
     condition_on_previous_text: bool = typer.Option(
-        True,
+        None,
         "--condition-on-previous-text/--no-condition-on-previous-text",
-        help="Prompt each window with the previous text.",
+        help="Prompt each window with the previous text (default: on).",
     ),
     hallucination_silence_threshold: float = typer.Option(
         None,
@@ -59,8 +71,12 @@ def transcribe_command(
         help="With --word-timestamps: skip silences longer than this (s) around suspected hallucinations.",
     ),
     batched: bool = typer.Option(False, "--batched", help="Decode many 30 s chunks at once (faster)."),
-    batch_size: int = typer.Option(16, "--batch-size", help="Chunks per batch with --batched."),
-    vad: bool = typer.Option(True, "--vad/--no-vad", help="With --batched: decode only VAD speech regions."),
+    batch_size: int = typer.Option(
+        None, "--batch-size", help=f"Chunks per batch with --batched (default {defaults.BATCH_SIZE})."
+    ),
+    vad: bool = typer.Option(
+        None, "--vad/--no-vad", help="With --batched: decode only VAD speech regions (default: on)."
+    ),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available)."),
     fp16: bool = typer.Option(None, "--fp16/--fp32", help="Half precision (default: fp16 on CUDA, fp32 on CPU)."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print segments as they are decoded."),
@@ -73,43 +89,44 @@ def transcribe_command(
       olmoasr transcribe talk.mp3 --model ./checkpoints/latest.pt --beam-size 5 --word-timestamps
       olmoasr transcribe recordings/ --model tiny.en-offline --batched --batch-size 16 -f txt
     """
-    import torch
-
     from olmoasr.cli._offline import offline_model_option
     from olmoasr.console import stderr_console
     from olmoasr.model import default_model_name, load_model
+    from olmoasr.model.decoding.fallback import temperature_schedule
+    from olmoasr.model.runtime import fp16_request, inference_dtype, resolve_device
     from olmoasr.model.transcribe import split_options
     from olmoasr.outputs import parse_formats
     from olmoasr.outputs.runner import check_output_dir, transcribe_files
 
     parse_formats(formats)
     check_output_dir(output_dir)
-    options = dict(
+    given = dict(
         language=language, task=task, beam_size=beam_size, best_of=best_of, patience=patience,
-        length_penalty=length_penalty, temperature=fallback_schedule(temperature, temperature_increment),
-        compression_ratio_threshold=compression_ratio_threshold, logprob_threshold=logprob_threshold,
-        no_speech_threshold=no_speech_threshold, no_speech_after=no_speech_after, word_timestamps=word_timestamps,
-        without_timestamps=without_timestamps,
+        length_penalty=length_penalty, compression_ratio_threshold=compression_ratio_threshold,
+        logprob_threshold=logprob_threshold, no_speech_threshold=no_speech_threshold, no_speech_after=no_speech_after,
+        word_timestamps=word_timestamps, without_timestamps=without_timestamps,
     )  # fmt: skip
+    if temperature is not None or temperature_increment is not None:
+        given["temperature"] = temperature_schedule(temperature, temperature_increment)
     if not batched:
-        options.update(
+        given.update(
             initial_prompt=initial_prompt,
             condition_on_previous_text=condition_on_previous_text,
             hallucination_silence_threshold=hallucination_silence_threshold,
         )
+    else:
+        given.update(batch_size=batch_size, vad=vad)
+    options = {name: value for name, value in given.items() if value is not None}  # the library owns defaults
+    batch_options = {name: options.pop(name) for name in ("batch_size", "vad") if name in options}
     split_options(dict(options))  # reject bad combinations before loading any weights
 
-    target = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    half = fp16 if fp16 is not None else target.type == "cuda"
-    if half and target.type == "cpu":
-        from olmoasr.errors import UsageError
-
-        raise UsageError("--fp16 needs a GPU; use --fp32 on CPU")
+    target = resolve_device(device)
+    dtype = inference_dtype(target, fp16_request(fp16))
     with offline_model_option("--model"):
-        model = load_model(model_name or default_model_name(), device=target, dtype=torch.float16 if half else None)
+        model = load_model(model_name or default_model_name(), device=target, dtype=dtype)
 
     summary = transcribe_files(
-        model, inputs, output_dir, formats, batched=batched, batch_size=batch_size, vad=vad, verbose=verbose, **options
+        model, inputs, output_dir, formats, batched=batched, verbose=verbose, **batch_options, **options
     )
     console = stderr_console()
     speed = summary.audio_seconds / summary.wall_seconds if summary.wall_seconds else 0.0
@@ -126,14 +143,6 @@ def transcribe_command(
             )
         return 1
     return 0
-
-
-def fallback_schedule(start: float, increment: float) -> tuple[float, ...]:
-    """0.0 and 0.2 -> (0.0, 0.2, 0.4, 0.6, 0.8, 1.0); increment 0 -> (start,)."""
-    if increment <= 0 or start >= 1.0:
-        return (start,)
-    steps = int((1.0 - start) / increment + 1e-6)
-    return tuple(round(start + i * increment, 6) for i in range(steps + 1))
 
 
 def register(app: typer.Typer) -> None:

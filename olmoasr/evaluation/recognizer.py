@@ -142,10 +142,9 @@ def load_recognizer(
 ) -> ModelRecognizer:
     """A model object, or a name / path / Hub id for `olmoasr.load_model`, as a recogniser."""
     if isinstance(model, str):
-        import torch
-
         import olmoasr
+        from olmoasr.model.runtime import inference_dtype, resolve_device
 
-        torch_dtype = getattr(torch, dtype) if dtype else None
-        model = olmoasr.load_model(model, device=device, dtype=torch_dtype)
+        target = resolve_device(device)
+        model = olmoasr.load_model(model, device=target, dtype=inference_dtype(target, dtype))
     return ModelRecognizer(model, settings)

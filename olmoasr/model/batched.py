@@ -21,9 +21,11 @@ import torch
 
 from olmoasr.engines import as_engine
 from olmoasr.errors import OlmoasrError
+from olmoasr.model import defaults
 from olmoasr.model.decoding import DecodingResult, decode_with_fallback
 from olmoasr.model.decoding.task import get_decoding_tokenizer
 from olmoasr.model.features import HOP_LENGTH, N_FRAMES, SAMPLE_RATE, log_mel_batch
+from olmoasr.model.runtime import warn_if_fp16_ignored
 from olmoasr.model.timing import add_word_timestamps
 from olmoasr.model.transcribe import TIME_PRECISION, split_options, window_segments
 from olmoasr.model.vad import VadOptions, merge_into_chunks, speech_probabilities, speech_regions
@@ -99,7 +101,7 @@ class BatchedTranscriber:
         self,
         model: Whisper | Engine,
         *,
-        batch_size: int = 16,
+        batch_size: int = defaults.BATCH_SIZE,
         vad: bool = True,
         vad_options: VadOptions | None = None,
         word_timestamps: bool = False,
@@ -115,9 +117,10 @@ class BatchedTranscriber:
             "hallucination_silence_threshold",
         ):
             options.pop(name, None)  # sequential-only settings: chunks are decoded independently
-        options.pop("fp16", None)
+        fp16 = options.pop("fp16", None)
         _, self.policy, self.options = split_options(options)
         self.engine = engine = as_engine(model)
+        warn_if_fp16_ignored(fp16, engine.precision)
         self.options.check_model(engine)
         self.batch_size = batch_size
         self.vad = vad
@@ -277,7 +280,7 @@ def transcribe_batched(
     model: Whisper | Engine,
     audios: Sequence[AudioInput],
     *,
-    batch_size: int = 16,
+    batch_size: int = defaults.BATCH_SIZE,
     vad: bool = True,
     on_result: Callable[[int, dict[str, Any] | OlmoasrError], None] | None = None,
     **options: Any,

@@ -28,6 +28,7 @@ from olmoasr.model import hub
 from olmoasr.model.checkpoint_formats import ctranslate2, hf_transformers, torch_pickle
 from olmoasr.model.dims import ENGLISH_VOCAB, ModelDimensions
 from olmoasr.model.network import Whisper, sinusoids
+from olmoasr.model.runtime import resolve_device
 
 SAVE_FORMATS = ("openai", "safetensors", "hf", "ctranslate2")
 _SAFETENSORS_FORMAT_TAG = "olmoasr-whisper"
@@ -198,7 +199,7 @@ def model_from_checkpoint(
     checkpoint: Checkpoint, device: str | torch.device | None = None, dtype: torch.dtype | None = None
 ) -> Whisper:
     """A Whisper network holding the checkpoint's weights (built without a throw-away random init)."""
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     check_dims(checkpoint.dims)
     state = dict(checkpoint.state_dict)
     with torch.device("meta"):  # shapes only: nothing is allocated until the file's tensors are known to fit

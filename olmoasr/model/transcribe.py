@@ -23,6 +23,7 @@ from olmoasr.model.decoding import DecodingOptions, DecodingResult, FallbackPoli
 from olmoasr.model.decoding.options import DecodingOptionsError
 from olmoasr.model.decoding.task import get_decoding_tokenizer
 from olmoasr.model.features import FRAMES_PER_SECOND, HOP_LENGTH, N_FRAMES, SAMPLE_RATE
+from olmoasr.model.runtime import warn_if_fp16_ignored
 from olmoasr.model.timing import APPEND_PUNCTUATIONS, PREPEND_PUNCTUATIONS, add_word_timestamps
 from olmoasr.model.windows import LogMelWindows
 
@@ -421,14 +422,7 @@ def transcribe(
     clip_timestamps, hallucination_silence_threshold. Invalid combinations raise before decoding.
     """
     engine = as_engine(model)
-    fp16 = options.pop("fp16", None)
-    if fp16 is not None and fp16 != engine.precision.endswith("float16"):
-        from olmoasr.log import warn
-
-        if fp16 and engine.device.type == "cpu":
-            warn(f"fp16 is not supported on CPU; decoding in {engine.precision}")
-        else:
-            warn(f"fp16={fp16} ignored: the model runs in {engine.precision}; choose the precision when loading it")
+    warn_if_fp16_ignored(options.pop("fp16", None), engine.precision)
     long_form, policy, decode_options = split_options(options)
     if long_form.hallucination_silence_threshold is not None and not long_form.word_timestamps:
         raise DecodingOptionsError("invalid decoding options: hallucination_silence_threshold needs word_timestamps")

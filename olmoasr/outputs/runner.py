@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from olmoasr.errors import OlmoasrError, UsageError
+from olmoasr.model import defaults
 from olmoasr.outputs import get_writers
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def transcribe_files(
     formats: str | list[str] = "all",
     *,
     batched: bool = False,
-    batch_size: int = 16,
+    batch_size: int = defaults.BATCH_SIZE,
     vad: bool = True,
     verbose: bool = False,
     show_progress: bool = True,

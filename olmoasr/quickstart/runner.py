@@ -290,11 +290,9 @@ def run_quickstart(
     remove_stale_temporaries(folder)
     mode, base, why = _resolve_mode(micro, base_model)
     check_free_space(folder, mode)
-    import torch
+    from olmoasr.model.runtime import resolve_device
 
-    run_device = device if device not in (None, "auto") else ("cuda" if torch.cuda.is_available() else "cpu")
-    if run_device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available here")
+    run_device = resolve_device(device).type
     steps = steps or DEFAULT_STEPS[mode]
     r = _Runner(folder, quiet, workers, device if device not in (None, "auto") else None)
     _say(r.console, f"[bold]olmoasr quickstart[/bold] -> {folder}  ({why}; {steps} training steps on {run_device})",

@@ -61,3 +61,52 @@ def test_invalid_options_fail_before_loading(tmp_path, capsys):
     code = run(["transcribe", str(tmp_path), "--model", str(tmp_path / "missing.pt"), "--patience", "2"])
     assert code == 1
     assert "patience needs beam_size" in capsys.readouterr().err
+
+
+@pytest.fixture
+def captured_call(monkeypatch):
+    """Replace model loading and the file runner; record what the CLI passes to them."""
+    from olmoasr.model import checkpoints
+    from olmoasr.outputs import runner
+
+    calls: dict = {}
+
+    def fake_load(name, device=None, dtype=None, **_):
+        calls["load"] = {"device": device, "dtype": dtype}
+        return object()
+
+    def fake_run(model, inputs, output_dir, formats, **options):
+        calls["options"] = options
+        return runner.RunSummary()
+
+    monkeypatch.setattr(checkpoints, "load_model", fake_load)
+    monkeypatch.setattr(runner, "transcribe_files", fake_run)
+    return calls
+
+
+def test_cli_passes_only_the_options_the_user_set(tmp_path, captured_call):
+    assert run(["transcribe", str(tmp_path), "--model", "m"]) == 0
+    assert captured_call["options"] == {"batched": False, "verbose": False}
+    assert captured_call["load"] == {"device": torch.device("cpu"), "dtype": torch.float32}
+
+    argv = ["transcribe", str(tmp_path), "--model", "m", "--best-of", "3", "--no-speech-threshold", "0.5"]
+    assert run([*argv, "--temperature", "0.4", "--no-condition-on-previous-text"]) == 0
+    assert captured_call["options"] == {
+        "batched": False,
+        "verbose": False,
+        "best_of": 3,
+        "no_speech_threshold": 0.5,
+        "temperature": (0.4, 0.6, 0.8, 1.0),
+        "condition_on_previous_text": False,
+    }
+
+    assert run(["transcribe", str(tmp_path), "--model", "m", "--batched", "--no-vad"]) == 0
+    assert captured_call["options"] == {"batched": True, "verbose": False, "vad": False}
+
+
+def test_cli_half_precision_on_a_cpu_is_one_clear_error(tmp_path, captured_call, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert run(["transcribe", str(tmp_path), "--model", "m", "--fp16"]) == 1
+    assert "float16 needs a CUDA device" in capsys.readouterr().err
+    assert "load" not in captured_call

@@ -88,4 +88,4 @@ def test_cli_cuda_without_a_gpu_is_one_line(segs, tmp_path, capsys):
         pytest.skip("a GPU is present")
     code = run(["tag", "lang", str(segs), "-o", str(tmp_path / "out"), "--device", "cuda"])
     err = capsys.readouterr().err.strip()
-    assert code == 1 and err == "error: --device cuda: no CUDA device is available here (use --device cpu or auto)"
+    assert code == 1 and err == "error: --device cuda: no CUDA device is available here (use cpu or auto)"

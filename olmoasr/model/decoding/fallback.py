@@ -10,13 +10,25 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from olmoasr.model import defaults
 from olmoasr.model.decoding.options import DecodingOptions, DecodingOptionsError, DecodingResult
 
 if TYPE_CHECKING:
     from olmoasr.engines.base import Engine
     from olmoasr.model.network import Whisper
 
-DEFAULT_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+def temperature_schedule(start: float | None = None, step: float | None = None) -> tuple[float, ...]:
+    """Fallback temperatures from `start` up to 1.0 in steps of `step` (defaults 0.0 and 0.2); step 0: (start,)."""
+    start = defaults.TEMPERATURE if start is None else float(start)
+    step = defaults.TEMPERATURE_STEP if step is None else float(step)
+    if step <= 0 or start >= 1.0:
+        return (start,)
+    steps = int((1.0 - start) / step + 1e-6)
+    return tuple(round(start + i * step, 6) for i in range(steps + 1))
+
+
+DEFAULT_TEMPERATURES = temperature_schedule()
 
 
 def as_temperatures(value: float | Sequence[float]) -> tuple[float, ...]:
@@ -38,9 +50,9 @@ class FallbackPolicy:
     """
 
     temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
-    compression_ratio_threshold: float | None = 2.4
-    logprob_threshold: float | None = -1.0
-    no_speech_threshold: float | None = 0.6
+    compression_ratio_threshold: float | None = defaults.COMPRESSION_RATIO_THRESHOLD
+    logprob_threshold: float | None = defaults.LOGPROB_THRESHOLD
+    no_speech_threshold: float | None = defaults.NO_SPEECH_THRESHOLD
     beam_size: int | None = None
     best_of: int | None = None
     patience: float | None = None

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from olmoasr.errors import UsageError
+from olmoasr.model import defaults
 from olmoasr.model.languages import language_code
 
 if TYPE_CHECKING:
@@ -69,11 +70,11 @@ class DecodingOptions:
     suppress_blank: bool = True
     without_timestamps: bool = False
     max_initial_timestamp: float | None = 1.0
-    fp16: bool = True
+    fp16: bool = True  # openai-whisper's switch, accepted and ignored: the model's dtype decides (model.runtime)
     # Where the no-speech probability is read. "sot": P(<|nospeech|>) right after <|startoftranscript|>
     # (OpenAI Whisper's training). "notimestamps": after <|notimestamps|>, where OLMoASR's training puts
     # <|nospeech|> (spec §11.1 item 10), so silence detection works for OLMoASR checkpoints.
-    no_speech_after: str = "sot"
+    no_speech_after: str = defaults.NO_SPEECH_AFTER
 
     def __post_init__(self) -> None:
         problem = self._problem()

@@ -35,15 +35,12 @@ class LanguageClassifier(Protocol):
 
 
 def resolve_device(device: str) -> str:
-    import torch
+    from olmoasr.model.runtime import resolve_device as resolve
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {device}: no CUDA device is available here (use --device cpu or auto)")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise UsageError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
-    return device
+    try:
+        return str(resolve(device))
+    except UsageError as err:
+        raise UsageError(f"--{err}") from None
 
 
 def resolve_model(backend: str, model: str | None) -> str:

@@ -102,17 +102,16 @@ class WhisperEnglishClassifier:
     name = BACKEND
 
     def __init__(self, checkpoint: str, device: str = "cpu", threshold: float | None = None):
-        import torch
 
         from olmoasr.model.checkpoints import load_model
         from olmoasr.model.decoding import DecodingOptions
+        from olmoasr.model.runtime import inference_dtype
 
         self.threshold = check_threshold(DEFAULT_THRESHOLD if threshold is None else threshold)
-        on_gpu = device.startswith("cuda")
-        self.model = load_model(checkpoint, device=device, dtype=torch.float16 if on_gpu else torch.float32).eval()
+        self.model = load_model(checkpoint, device=device, dtype=inference_dtype(device)).eval()
         if self.model.is_multilingual:
             raise UsageError(f"{checkpoint}: a multilingual checkpoint; use --backend whisper for it")
-        self.options = DecodingOptions(language="en", temperature=0.0, without_timestamps=True, fp16=on_gpu)
+        self.options = DecodingOptions(language="en", temperature=0.0, without_timestamps=True)
         self.device = device
 
     def score(self, waves: list[np.ndarray]) -> list[EnglishSpeechScore | None]:

@@ -40,13 +40,12 @@ class WhisperLanguageClassifier:
     name = "whisper"
 
     def __init__(self, checkpoint: str, device: str = "cpu"):
-        import torch
 
         from olmoasr.model.checkpoints import load_model
         from olmoasr.model.decoding.task import get_decoding_tokenizer
+        from olmoasr.model.runtime import inference_dtype
 
-        dtype = torch.float16 if device.startswith("cuda") else torch.float32
-        self.model = load_model(checkpoint, device=device, dtype=dtype).eval()
+        self.model = load_model(checkpoint, device=device, dtype=inference_dtype(device)).eval()
         if not self.model.is_multilingual:
             raise UsageError(f"{checkpoint}: an English-only checkpoint cannot detect the language")
         self.tokenizer = get_decoding_tokenizer(self.model, None, "transcribe")
