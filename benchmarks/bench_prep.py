@@ -35,8 +35,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._results import write_section  # noqa: E402
-from olmoasr.audio import load_audio  # noqa: E402
-from olmoasr.pipeline.transcripts import Caption, format_transcript  # noqa: E402
+from olmoasr.audio import float_to_pcm16, load_audio  # noqa: E402
+from olmoasr.records.transcripts import Caption, format_transcript  # noqa: E402
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 PCM16_BYTES_PER_HOUR = 16000 * 2 * 3600
@@ -134,7 +134,7 @@ def build_long_wav_shard(root: Path, hours: float) -> Path:
             clip, text = clips[rng.integers(len(clips))]
             gap = np.zeros(int(rng.uniform(0.2, 1.5) * 16000), dtype=np.float32)
             piece = np.concatenate([gap, clip])[: total - pos]
-            pcm = np.clip(np.round(piece * 32767), -32768, 32767).astype(np.int16).reshape(1, -1)
+            pcm = float_to_pcm16(piece).reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
             frame.sample_rate = 16000
             for packet in stream.encode(frame):

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._results import write_section  # noqa: E402
 from olmoasr.audio import SAMPLE_RATE, encode_flac  # noqa: E402
-from olmoasr.pipeline.segment_audio import ContainerWriter  # noqa: E402
+from olmoasr.records.segment_store import ContainerWriter  # noqa: E402
 from olmoasr.timestamps import format_time_ms  # noqa: E402
 
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "seven", "wizards"]

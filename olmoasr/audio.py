@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,11 @@ from olmoasr.errors import AudioError
 from olmoasr.io.storage import as_path, is_remote, is_url
 
 SAMPLE_RATE = 16000
+PCM16_SCALE = 32768.0
+# decode_window decodes from the start for windows starting in the first minute, seeks for later ones,
+# landing this far before the window so the decoder and resampler settle.
+SEEK_AFTER_MS = 60_000
+SEEK_MARGIN_S = 2.0
 
 AudioSource = str | os.PathLike[str] | bytes | BinaryIO  # or a UPath (object storage)
 
@@ -132,55 +139,169 @@ def probe_duration(source: AudioSource) -> float:
     return duration
 
 
-def iter_audio(
+def iter_pcm16(
     source: AudioSource,
     sample_rate: int = SAMPLE_RATE,
     channel: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """Decode `source` once, streaming, yielding float32 mono chunks at `sample_rate`.
+    """Decode `source` once, streaming, yielding int16 mono chunks at `sample_rate`.
 
-    Memory stays bounded by one decoded frame, whatever the file's length.
+    Memory stays bounded by one decoded frame, whatever the file's length. Prep cuts and FLAC-encodes
+    these samples as they are; `iter_audio` is the same stream as float32.
     """
     name = _name(source)
     with open_container(source) as container:
         stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
-        n_channels = stream.codec_context.channels or 1
-        if channel is not None and not 0 <= channel < n_channels:
-            raise AudioError(name, "bad_channel", f"channel {channel} requested, file has {n_channels}")
-        if channel is None:
-            resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
-        else:
-            resampler = av.AudioResampler(format="s16p", rate=sample_rate)
-        try:
-            for frame in container.decode(stream):
-                frame.pts = None
-                for out in resampler.resample(frame):
-                    yield _to_float(out, channel)
-            for out in resampler.resample(None):
-                yield _to_float(out, channel)
-        except av.error.FFmpegError as err:
-            raise AudioError(name, "corrupt_audio", f"decoding failed ({_short(err)})") from None
+        _check_channel(name, stream, channel)
+        yield from _resampled(name, container.decode(stream), _resampler(sample_rate, channel), channel)
 
 
-def _to_float(frame: av.AudioFrame, channel: int | None) -> np.ndarray:
+def iter_audio(
+    source: AudioSource,
+    sample_rate: int = SAMPLE_RATE,
+    channel: int | None = None,
+) -> Iterator[np.ndarray]:
+    """Decode `source` once, streaming, yielding float32 mono chunks at `sample_rate`."""
+    for pcm in iter_pcm16(source, sample_rate=sample_rate, channel=channel):
+        yield pcm16_to_float(pcm)
+
+
+def pcm16_to_float(pcm: np.ndarray) -> np.ndarray:
+    """int16 samples -> float32 in [-1, 1): the one 16-bit scale (2**15) of the whole toolkit."""
+    return pcm.astype(np.float32) / PCM16_SCALE
+
+
+def float_to_pcm16(samples: np.ndarray) -> np.ndarray:
+    """float32 samples -> int16 on the same scale, rounded and clipped (exact for decoded 16-bit audio)."""
+    return np.clip(np.round(samples * PCM16_SCALE), -32768, 32767).astype(np.int16)
+
+
+def _resampler(sample_rate: int, channel: int | None) -> av.AudioResampler:
+    if channel is None:
+        return av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+    return av.AudioResampler(format="s16p", rate=sample_rate)
+
+
+def _check_channel(name: str, stream: av.audio.stream.AudioStream, channel: int | None) -> None:
+    n_channels = stream.codec_context.channels or 1
+    if channel is not None and not 0 <= channel < n_channels:
+        raise AudioError(name, "bad_channel", f"channel {channel} requested, file has {n_channels}")
+
+
+def _resampled(
+    name: str, frames: Iterator[av.AudioFrame], resampler: av.AudioResampler, channel: int | None
+) -> Iterator[np.ndarray]:
+    """int16 rows of `frames` through `resampler`, which is flushed at the end of the stream."""
+    try:
+        for frame in frames:
+            frame.pts = None
+            for out in resampler.resample(frame):
+                yield _row(out, channel)
+        for out in resampler.resample(None):
+            yield _row(out, channel)
+    except av.error.FFmpegError as err:
+        raise AudioError(name, "corrupt_audio", f"decoding failed ({_short(err)})") from None
+
+
+def _row(frame: av.AudioFrame, channel: int | None) -> np.ndarray:
     data = frame.to_ndarray()
-    row = data[0] if channel is None else data[channel]
-    return row.astype(np.float32) / 32768.0
+    return data[0] if channel is None else data[channel]
 
 
 def load_audio(source: AudioSource, sample_rate: int = SAMPLE_RATE, channel: int | None = None) -> np.ndarray:
     """The whole file as one float32 mono array at `sample_rate`."""
-    chunks = list(iter_audio(source, sample_rate=sample_rate, channel=channel))
+    chunks = list(iter_pcm16(source, sample_rate=sample_rate, channel=channel))
     if not chunks:
         return np.zeros(0, dtype=np.float32)
-    return np.concatenate(chunks)
+    return pcm16_to_float(np.concatenate(chunks))
+
+
+def decode_window(source: AudioSource, start_ms: int, end_ms: int, channel: int | None = None) -> np.ndarray:
+    """float32 samples [start_ms, end_ms) of a recording, equal to that slice of `load_audio`.
+
+    Windows starting within the first minute are cut from a decode from the start (cheap, exact); later
+    ones seek near their start instead. Seeking is exact for PCM, FLAC, MP3 and Opus at any sample rate;
+    AAC differs by a few LSB (its noise substitution depends on the decoding history).
+    """
+    first = start_ms * SAMPLE_RATE // 1000
+    last = end_ms * SAMPLE_RATE // 1000
+    if last <= first:
+        return np.zeros(0, dtype=np.float32)
+    if start_ms < SEEK_AFTER_MS:
+        return pcm16_to_float(_slice(iter_pcm16(source, channel=channel), 0, first, last))
+    return pcm16_to_float(_seeked_slice(source, first, last, channel))
+
+
+def _slice(chunks: Iterator[np.ndarray], origin: int, first: int, last: int) -> np.ndarray:
+    """Samples [first, last) of a stream of int16 chunks whose first sample has index `origin`."""
+    parts = []
+    pos = origin
+    for chunk in chunks:
+        end = pos + len(chunk)
+        if end > first:
+            parts.append(chunk[max(0, first - pos) : last - pos])
+        pos = end
+        if pos >= last:
+            break
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+
+def _seeked_slice(source: AudioSource, first: int, last: int, channel: int | None) -> np.ndarray:
+    name = _name(source)
+    with open_container(source) as container:
+        stream = container.streams.audio[0]
+        _check_channel(name, stream, channel)
+        target_s = max(0.0, first / SAMPLE_RATE - SEEK_MARGIN_S)
+        container.seek(int(target_s * av.time_base), any_frame=False, backward=True)
+        # A full decode counts samples from the stream's first frame, whose pts can be > 0 (MP3/AAC
+        # encoder delay): measure positions from there too.
+        t0 = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        frames = container.decode(stream)
+        try:
+            start = _first_frame_on_grid(frames, t0, target_s)
+        except av.error.FFmpegError as err:
+            raise AudioError(name, "corrupt_audio", f"decoding failed ({_short(err)})") from None
+        if start is None:
+            return np.zeros(0, dtype=np.int16)
+        origin, frame = start
+        chunks = _resampled(name, itertools.chain([frame], frames), _resampler(SAMPLE_RATE, channel), channel)
+        return _slice(chunks, origin, first, last)
+
+
+def _first_frame_on_grid(
+    frames: Iterator[av.AudioFrame], t0: float, target_s: float
+) -> tuple[int, av.AudioFrame] | None:
+    """The first decoded frame, trimmed to start on an input sample where the full decode's 16 kHz grid
+    has a sample too (every 441st at 44.1 kHz): the resampler then has the same filter phase and gives
+    the same output samples. Returns (index of its first output sample, frame)."""
+    for frame in frames:
+        t = float(frame.pts * frame.time_base) if frame.pts is not None else target_s
+        rate_in = frame.sample_rate
+        period = rate_in // math.gcd(rate_in, SAMPLE_RATE)
+        first_in = round((t - t0) * rate_in)
+        skip = -first_in % period
+        if skip >= frame.samples:
+            continue
+        if skip:
+            frame = _drop_leading_samples(frame, skip)
+        return (first_in + skip) * SAMPLE_RATE // rate_in, frame
+    return None
+
+
+def _drop_leading_samples(frame: av.AudioFrame, n: int) -> av.AudioFrame:
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    data = data[:, n:] if frame.format.is_planar else data[:, n * channels :]
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=frame.format.name, layout=frame.layout.name)
+    out.sample_rate = frame.sample_rate
+    return out
 
 
 def encode_flac(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
     """Lossless 16-bit FLAC bytes of a float32 (or int16) mono signal."""
     if samples.dtype != np.int16:
-        samples = np.clip(np.round(samples * 32768.0), -32768, 32767).astype(np.int16)
+        samples = float_to_pcm16(samples)
     buf = io.BytesIO()
     with av.open(buf, mode="w", format="flac") as container:
         stream = container.add_stream("flac", rate=sample_rate, layout="mono")
@@ -225,9 +346,7 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
     with av.open(os.fspath(path), mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=rate, layout="mono")
         frame_size = stream.codec_context.frame_size or 1024
-        pcm = (
-            np.clip(np.round(resampled * 32768.0), -32768, 32767).astype(np.int16) if sample_fmt == "s16" else resampled
-        )
+        pcm = float_to_pcm16(resampled) if sample_fmt == "s16" else resampled
         for start in range(0, len(pcm), frame_size):
             chunk = pcm[start : start + frame_size]
             if sample_fmt == "fltp" and len(chunk) < frame_size:

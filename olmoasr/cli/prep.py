@@ -124,7 +124,7 @@ def segment_command(
     """Documents -> <= 30 s training segments: records (JSONL) + 16 kHz FLAC audio in tar containers.
 
     Each audio file is decoded once; segment audio lands in audio/<shard>/<shard>-NNNNNN.tar and each
-    record's audio_file / audio_offset / audio_nbytes locate it (olmoasr.pipeline.segment_audio reads it).
+    record's audio_file / audio_offset / audio_nbytes locate it (olmoasr.records.segment_store reads it).
 
     \b
     Example:

@@ -6,28 +6,28 @@ report = evaluate("tiny", sets="librispeech_clean,long:earnings21", options=Eval
 ```
 """
 
-from olmoasr.evaluation.api import EvalOptions, EvalReport, evaluate
-from olmoasr.evaluation.recognizer import DecodeSettings, ModelRecognizer
-from olmoasr.evaluation.registry import REGISTRY, EvalSet, HubSource, LocalSource, all_sets, get_set, parse_sets
-from olmoasr.evaluation.runner import Recognizer, SetResult
-from olmoasr.evaluation.scoring import corpus_score, score_utterance, skip_reason
+from __future__ import annotations
 
-__all__ = [
-    "REGISTRY",
-    "DecodeSettings",
-    "EvalOptions",
-    "EvalReport",
-    "EvalSet",
-    "HubSource",
-    "LocalSource",
-    "ModelRecognizer",
-    "Recognizer",
-    "SetResult",
-    "all_sets",
-    "corpus_score",
-    "evaluate",
-    "get_set",
-    "parse_sets",
-    "score_utterance",
-    "skip_reason",
-]
+from olmoasr.lazy import lazy_exports
+
+_EXPORTS = {
+    "EvalOptions": "olmoasr.evaluation.api",
+    "EvalReport": "olmoasr.evaluation.api",
+    "evaluate": "olmoasr.evaluation.api",
+    "DecodeSettings": "olmoasr.evaluation.recognizer",
+    "ModelRecognizer": "olmoasr.evaluation.recognizer",
+    "REGISTRY": "olmoasr.evaluation.registry",
+    "EvalSet": "olmoasr.evaluation.registry",
+    "HubSource": "olmoasr.evaluation.registry",
+    "LocalSource": "olmoasr.evaluation.registry",
+    "all_sets": "olmoasr.evaluation.registry",
+    "get_set": "olmoasr.evaluation.registry",
+    "parse_sets": "olmoasr.evaluation.registry",
+    "Recognizer": "olmoasr.evaluation.runner",
+    "SetResult": "olmoasr.evaluation.runner",
+    "corpus_score": "olmoasr.evaluation.scoring",
+    "score_utterance": "olmoasr.evaluation.scoring",
+    "skip_reason": "olmoasr.evaluation.scoring",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,6 +1,6 @@
 """Cut many (possibly overlapping) windows out of one decoded audio stream, in a single pass.
 
-The source is decoded once (`olmoasr.audio.iter_audio`); windows are handed out, in order, as soon as the
+The source is decoded once (`olmoasr.audio.iter_pcm16`); windows are handed out, in order, as soon as the
 stream has passed their end. Only the samples from the earliest pending window's start onward are kept,
 so memory is bounded by the longest window plus one decoded chunk (about 30 s of int16 audio), whatever
 the length of the file. Windows must be sorted by start.
@@ -19,8 +19,8 @@ def iter_windows(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield `(window index, int16 samples)` for each `(first, last)` sample range, in window order.
 
-    Chunks are float32 samples in [-1, 1) from the one loader (exact 16-bit values), converted back to
-    int16 without loss. A window reaching beyond the end of the stream gets what exists (maybe nothing).
+    Chunks are the one loader's int16 samples (`iter_pcm16`), cut as they are. A window reaching beyond
+    the end of the stream gets what exists (maybe nothing).
     Stops reading the stream once every window is out.
     """
     if not windows:
@@ -48,7 +48,7 @@ def iter_windows(
         if decoded <= keep_from:
             continue  # entirely before every pending window
         lo = max(0, keep_from - start_abs)
-        part = np.round(chunk[lo:] * 32768.0).astype(np.int16)
+        part = chunk[lo:]
         if not len(buffer) and not pending:
             buffer_start = start_abs + lo
         pending.append(part)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from olmoasr.configs import load_yaml_mapping, resolve_config
 from olmoasr.errors import ConfigError, TranscriptError
-from olmoasr.pipeline.transcripts import Caption, detect_format, format_transcript, parse_transcript
+from olmoasr.records.transcripts import Caption, format_transcript, parse_transcript
 
 MISSING_POLICIES = ("drop", "pass")
 _REF_KEYS = ("ref_value", "reference_value")
@@ -146,13 +146,13 @@ class CleanSegContent(FilterStep):
             return None if missing == "pass" else "missing:seg_content"
         if not may_need_cleaning(content):
             return None
+        name = record.get("subtitle_file")
         try:
-            fmt = detect_format(content)
-            transcript = parse_transcript(content, fmt, allow_empty=True)
-        except (TranscriptError, ValueError):
+            transcript = parse_transcript(content, allow_empty=True, name=name if isinstance(name, str) else None)
+        except TranscriptError:
             return "unparseable:seg_content"
         captions = [Caption(c.start_ms, c.end_ms, clean_caption_text(c.text)) for c in transcript.captions]
-        record["seg_content"] = format_transcript(captions, fmt)
+        record["seg_content"] = format_transcript(captions, transcript.fmt)
         return None
 
 

@@ -31,7 +31,7 @@ from olmoasr.pipeline.shard_parts import (
     task_output_path,
 )
 from olmoasr.pipeline.tagging import OUTPUT_GZIP_LEVEL, PROGRESS_EVERY, worker_count
-from olmoasr.schema import record_duration_s
+from olmoasr.records.schema import record_duration_s
 
 FUNNEL_FILE = "filter_funnel.json"
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from olmoasr.pipeline.segmenting import Window
-from olmoasr.pipeline.transcripts import (
+from olmoasr.records.transcripts import (
     Caption,
     format_transcript,
     machine_units,

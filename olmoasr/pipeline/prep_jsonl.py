@@ -28,7 +28,8 @@ from olmoasr.io.storage import AnyPath, absolute, as_path, is_remote, location_s
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
-from olmoasr.pipeline.transcripts import FORMATS, parse_transcript, read_transcript_text
+from olmoasr.records.schema import document_record
+from olmoasr.records.transcripts import FORMATS, parse_transcript, read_transcript_text
 
 AUDIO_PREFIX = "audio_"
 TRANSCRIPT_PREFIX = "transcript_"
@@ -143,12 +144,11 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
     if audio_path is None:
         raise InputError(location_str(pair.folder), "missing_audio", f"no audio_{pair.pair_id}.* file")
     content = read_transcript_text(transcript_path)
-    fmt = transcript_path.suffix.lower().lstrip(".")
-    transcript = parse_transcript(content, fmt if fmt in FORMATS else None, source=location_str(transcript_path))
+    transcript = parse_transcript(content, source=location_str(transcript_path), name=transcript_path.name)
     for reason, n in transcript.dropped.items():
         stats[f"cues_dropped.{reason}"] = stats.get(f"cues_dropped.{reason}", 0) + n
     length = probe_duration(audio_path)
-    record = {
+    fields = {
         "subtitle_file": location_str(absolute(transcript_path)),
         "content": content,
         "length": round(length, 3),
@@ -159,16 +159,15 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
     if machine_path is not None:
         try:
             machine_content = read_transcript_text(machine_path)
-            mfmt = machine_path.suffix.lower().lstrip(".")
-            parse_transcript(machine_content, mfmt if mfmt in FORMATS else None, source=location_str(machine_path))
+            parse_transcript(machine_content, source=location_str(machine_path), name=machine_path.name)
         except InputError as err:
             warn(f"{err} (machine transcript ignored)")
             stats["machine_transcripts_ignored"] = stats.get("machine_transcripts_ignored", 0) + 1
         else:
-            record["mach_content"] = machine_content
-            record["mach_subtitle_file"] = location_str(absolute(machine_path))
+            fields["mach_content"] = machine_content
+            fields["mach_subtitle_file"] = location_str(absolute(machine_path))
             stats["docs_with_machine"] = stats.get("docs_with_machine", 0) + 1
-    return record
+    return document_record(**fields)
 
 
 @dataclass

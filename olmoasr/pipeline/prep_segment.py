@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from olmoasr.audio import SAMPLE_RATE, encode_flac, iter_audio
+from olmoasr.audio import SAMPLE_RATE, encode_flac, iter_pcm16
 from olmoasr.errors import InputError, UsageError
 from olmoasr.io.jsonl import (
     JsonlReadStats,
@@ -33,9 +33,8 @@ from olmoasr.io.storage import AnyPath, as_path, check_output_outside_input, is_
 from olmoasr.log import warn
 from olmoasr.pipeline.audio_windows import iter_windows
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, marker_path, run_stage
-from olmoasr.pipeline.machine_alignment import alignment_fields, machine_windows
+from olmoasr.pipeline.machine_alignment import MachineWindow, alignment_fields, machine_windows
 from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
-from olmoasr.pipeline.segment_audio import ContainerWriter, DocumentSpool
 from olmoasr.pipeline.segmenting import (
     DEFAULT_MAX_SEGMENTS,
     MIN_MS,
@@ -44,22 +43,14 @@ from olmoasr.pipeline.segmenting import (
     WindowingStats,
     segment_windows,
 )
-from olmoasr.pipeline.transcripts import (
-    FORMATS,
-    detect_format,
-    format_transcript,
-    karaoke_word_starts,
-    parse_transcript,
-)
+from olmoasr.records.schema import DOCUMENT_FIELDS, check_document, segment_record
+from olmoasr.records.segment_store import ContainerWriter, DocumentSpool
+from olmoasr.records.transcripts import format_transcript, karaoke_word_starts, parse_transcript
 from olmoasr.timestamps import format_range_ms
 
 DOCS_PER_PART = 128
 DEFAULT_SEGMENTS_PER_CONTAINER = 1000
 AUDIO_DIR = "audio"
-# Document fields that are the document itself; every other field is a tag carried into its segments.
-CORE_DOCUMENT_FIELDS = frozenset(
-    {"subtitle_file", "content", "length", "audio_file", "id", "mach_content", "mach_subtitle_file"}
-)
 MIN_SAMPLES = MIN_MS * SAMPLE_RATE // 1000
 
 
@@ -143,13 +134,13 @@ class PrepSegmentStage:
                         warn(f"{path}:{line_no}: document rejected: {err}")
                     else:
                         locations = spool.drain_into(containers) if containers is not None else {}
-                        for record in records:
-                            location = locations.get(record["seg_id"])
+                        for fields in records:
+                            location = locations.get(fields["seg_id"])
                             if location is not None:
-                                record["audio_file"] = location.audio_file
-                                record["audio_offset"] = location.audio_offset
-                                record["audio_nbytes"] = location.audio_nbytes
-                            writer.write(record)
+                                fields["audio_file"] = location.audio_file
+                                fields["audio_offset"] = location.audio_offset
+                                fields["audio_nbytes"] = location.audio_nbytes
+                            writer.write(segment_record(**fields))
                     progress(1)
                 if containers is not None:
                     containers.close()
@@ -193,14 +184,13 @@ class DocumentSegmenter:
     def segment(self, doc: dict[str, Any], spool: DocumentSpool) -> list[dict[str, Any]]:
         doc_id = doc.get("id")
         subtitle_file = doc.get("subtitle_file") or ""
-        where = subtitle_file or str(doc_id)
-        if not isinstance(doc_id, str) or not doc_id:
-            raise InputError(where, "bad_record", "document has no `id`")
-        content = doc.get("content")
-        if not isinstance(content, str):
-            raise InputError(where, "bad_record", "document has no `content`")
-        fmt = _transcript_format(subtitle_file, content, where)
-        transcript = parse_transcript(content, fmt, source=where)
+        where = str(subtitle_file or doc_id)
+        problem = check_document(doc)
+        if problem is not None or not doc_id:
+            raise InputError(where, "bad_record", f"not a document record ({problem or 'empty:id'})")
+        content = doc["content"]
+        transcript = parse_transcript(content, source=where, name=subtitle_file)
+        fmt = transcript.fmt
         length = doc.get("length")
         duration_ms = int(length * 1000) if isinstance(length, int | float) and length > 0 else None
         wstats = WindowingStats()
@@ -218,7 +208,7 @@ class DocumentSegmenter:
         if isinstance(machine, str) and machine.strip():
             align = self._machine_windows(doc, machine, windows)
 
-        tags = {k: v for k, v in doc.items() if k not in CORE_DOCUMENT_FIELDS}
+        tags = {k: v for k, v in doc.items() if k not in DOCUMENT_FIELDS}
         folder = os.path.dirname(subtitle_file)
         records = []
         for k, window in enumerate(windows):
@@ -226,12 +216,13 @@ class DocumentSegmenter:
             if not self.options.text_only and samples.get(k, 0) < MIN_SAMPLES:
                 self._bump("dropped.too_short_audio")
                 continue
-            record = _segment_record(doc_id, seg_id, folder, fmt, window)
+            record = _window_fields(doc_id, seg_id, folder, fmt, window)
             if self.options.text_only and audio_file:
                 record["audio_file"] = str(audio_file)
                 record["audio_is_source"] = True
             if align is not None:
-                record.update(alignment_fields(window, align[k], align_fmt(machine)))
+                mach_fmt, mach_windows = align
+                record.update(alignment_fields(window, mach_windows[k], mach_fmt))
             for key, value in tags.items():
                 record.setdefault(key, value)
             records.append(record)
@@ -253,43 +244,31 @@ class DocumentSegmenter:
         lengths: dict[int, int] = {}
         if not ranges:
             return lengths
-        chunks = iter_audio(audio_file, channel=self.options.channel)
+        chunks = iter_pcm16(audio_file, channel=self.options.channel)
         for k, pcm in iter_windows(chunks, ranges):
             lengths[k] = len(pcm)
             if len(pcm) >= MIN_SAMPLES:
                 spool.add(f"{doc_id}_{k}", encode_flac(pcm))
         return lengths
 
-    def _machine_windows(self, doc: dict[str, Any], machine: str, windows: list[Window]):
-        where = doc.get("mach_subtitle_file") or f"{doc.get('id')}:mach_content"
+    def _machine_windows(
+        self, doc: dict[str, Any], machine: str, windows: list[Window]
+    ) -> tuple[str, list[MachineWindow]] | None:
+        """The machine transcript's format and its captions per window, or None when it does not parse."""
+        name = doc.get("mach_subtitle_file")
+        where = name or f"{doc.get('id')}:mach_content"
         try:
-            captions = parse_transcript(machine, source=where).captions
+            transcript = parse_transcript(machine, source=where, name=name if isinstance(name, str) else None)
         except InputError as err:
             warn(f"{err} (machine transcript ignored)")
             self._bump("machine_transcripts_ignored")
             return None
         self._bump("docs_with_machine")
-        return machine_windows(windows, captions, karaoke_word_starts(machine))
+        return transcript.fmt, machine_windows(windows, transcript.captions, karaoke_word_starts(machine))
 
 
-def align_fmt(machine_content: str) -> str:
-    try:
-        return detect_format(machine_content)
-    except ValueError:
-        return "vtt"
-
-
-def _transcript_format(subtitle_file: str, content: str, where: str) -> str:
-    suffix = os.path.splitext(subtitle_file)[1].lower().lstrip(".")
-    if suffix in FORMATS:
-        return suffix
-    try:
-        return detect_format(content)
-    except ValueError as err:
-        raise InputError(where, "unparseable_transcript", f"not SRT or WebVTT: {err}") from None
-
-
-def _segment_record(doc_id: str, seg_id: str, folder: str, fmt: str, window: Window) -> dict[str, Any]:
+def _window_fields(doc_id: str, seg_id: str, folder: str, fmt: str, window: Window) -> dict[str, Any]:
+    """A window's `SegmentRecord` fields (validated with the rest by `segment_record` when written)."""
     text_timestamp = format_range_ms(window.start_ms, window.text_end_ms)
     return {
         "subtitle_file": os.path.join(folder, f"{text_timestamp}.{fmt}"),
@@ -299,7 +278,6 @@ def _segment_record(doc_id: str, seg_id: str, folder: str, fmt: str, window: Win
         "norm_end": window.norm_end,
         "id": doc_id,
         "seg_id": seg_id,
-        "audio_file": None,
         "ts_mode": window.ts_mode,
         "no_ts_mode": window.no_ts_mode,
         "only_no_ts_mode": window.only_no_ts_mode,

@@ -28,7 +28,7 @@ from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files
 from olmoasr.io.storage import as_path, check_output_outside_input, ensure_dir, location_str, remove
 from olmoasr.log import warn
-from olmoasr.schema import record_duration_s
+from olmoasr.records.schema import record_duration_s
 
 MANIFEST = "sample_manifest.json"
 SHARD_PATTERN = re.compile(r"^mix_\d{5}\.jsonl(\.gz|\.zst)?$")

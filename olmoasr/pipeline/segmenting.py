@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from olmoasr.pipeline.transcripts import Caption
+from olmoasr.records.transcripts import Caption
 from olmoasr.timestamps import format_time_ms
 
 WINDOW_MS = 30_000

@@ -44,7 +44,7 @@ from olmoasr.pipeline.shard_parts import (
 )
 from olmoasr.pipeline.taggers import LEVELS, TAGGERS, Level, Tagger
 from olmoasr.pipeline.taggers.context import UnparseableRecord, build_context
-from olmoasr.schema import record_duration_s
+from olmoasr.records.schema import record_duration_s
 
 PROGRESS_EVERY = 2000
 WARNINGS_PER_KIND = 20

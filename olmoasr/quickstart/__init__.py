@@ -7,7 +7,17 @@ print(summary.eval_before["wer"], summary.eval_after["wer"], summary.transcript)
 ```
 """
 
-from olmoasr.quickstart.layout import STAGE_DIRS, QuickstartError
-from olmoasr.quickstart.runner import DEFAULT_STEPS, QuickstartSummary, StageOutcome, run_quickstart
+from __future__ import annotations
 
-__all__ = ["DEFAULT_STEPS", "STAGE_DIRS", "QuickstartError", "QuickstartSummary", "StageOutcome", "run_quickstart"]
+from olmoasr.lazy import lazy_exports
+
+_EXPORTS = {
+    "STAGE_DIRS": "olmoasr.quickstart.layout",
+    "QuickstartError": "olmoasr.quickstart.layout",
+    "DEFAULT_STEPS": "olmoasr.quickstart.runner",
+    "QuickstartSummary": "olmoasr.quickstart.runner",
+    "StageOutcome": "olmoasr.quickstart.runner",
+    "run_quickstart": "olmoasr.quickstart.runner",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

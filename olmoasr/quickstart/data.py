@@ -117,7 +117,7 @@ def write_train_config(path: Path, mode: str, device: str, base_model: str | Non
 
 
 def caption_text(seg_content: str) -> str:
-    from olmoasr.pipeline.transcripts import parse_transcript, transcript_text
+    from olmoasr.records.transcripts import parse_transcript, transcript_text
 
     return transcript_text(parse_transcript(seg_content, allow_empty=True).captions)
 
@@ -126,7 +126,7 @@ def build_heldout_manifest(filtered_dir: Path, out_dir: Path) -> dict[str, Any]:
     """The kept segments of the held-out shard -> `out_dir/audio/<seg_id>.flac` + `heldout.jsonl`
     (`{"id", "audio", "text"}` lines, audio relative to the manifest: what `olmoasr eval --manifest` reads)."""
     from olmoasr.audio import write_audio
-    from olmoasr.pipeline.segment_audio import load_segment_audio
+    from olmoasr.records.segment_store import load_segment_audio
 
     sources = [p for p in jsonl_files(filtered_dir) if strip_jsonl_suffix(p.name) == HELDOUT_SHARD]
     tmp = temporary_sibling(out_dir)

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from olmoasr.io.jsonl import iter_jsonl, jsonl_files
-from olmoasr.schema import record_duration_s
+from olmoasr.records.schema import record_duration_s
 
 SPARK = "▁▂▃▄▅▆▇█"
 

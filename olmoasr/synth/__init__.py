@@ -5,27 +5,28 @@ Needs Debian's `flite` and `espeak-ng` (`apt-get install flite espeak-ng`); the 
 (olmoasr.sample_data) does not.
 """
 
-from olmoasr.synth.captions import Cue, TimedWord, corrupt_like_asr, format_srt, format_vtt, youtube_auto_vtt
-from olmoasr.synth.corpus import make_corpus, plan_corpus
-from olmoasr.synth.pairs import KINDS, PairSpec, build_pair, synthesise_pair
-from olmoasr.synth.speech import Voice, encode_audio, engines_available, require_engine, synthesize
+from __future__ import annotations
 
-__all__ = [
-    "KINDS",
-    "Cue",
-    "PairSpec",
-    "TimedWord",
-    "Voice",
-    "build_pair",
-    "corrupt_like_asr",
-    "encode_audio",
-    "engines_available",
-    "format_srt",
-    "format_vtt",
-    "make_corpus",
-    "plan_corpus",
-    "require_engine",
-    "synthesise_pair",
-    "synthesize",
-    "youtube_auto_vtt",
-]
+from olmoasr.lazy import lazy_exports
+
+_EXPORTS = {
+    "Cue": "olmoasr.synth.captions",
+    "TimedWord": "olmoasr.synth.captions",
+    "corrupt_like_asr": "olmoasr.synth.captions",
+    "format_srt": "olmoasr.synth.captions",
+    "format_vtt": "olmoasr.synth.captions",
+    "youtube_auto_vtt": "olmoasr.synth.captions",
+    "make_corpus": "olmoasr.synth.corpus",
+    "plan_corpus": "olmoasr.synth.corpus",
+    "KINDS": "olmoasr.synth.pairs",
+    "PairSpec": "olmoasr.synth.pairs",
+    "build_pair": "olmoasr.synth.pairs",
+    "synthesise_pair": "olmoasr.synth.pairs",
+    "Voice": "olmoasr.synth.speech",
+    "encode_audio": "olmoasr.synth.speech",
+    "engines_available": "olmoasr.synth.speech",
+    "require_engine": "olmoasr.synth.speech",
+    "synthesize": "olmoasr.synth.speech",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from olmoasr.audio import SAMPLE_RATE, load_audio
+from olmoasr.audio import SAMPLE_RATE, float_to_pcm16, load_audio
 from olmoasr.errors import OlmoasrError
 
 ENGINES = ("flite", "espeak-ng")
@@ -178,7 +178,7 @@ def encode_audio(samples: np.ndarray, suffix: str, bit_rate: int | None = None) 
     if suffix not in _CODECS:
         raise ValueError(f"encode_audio: unsupported suffix {suffix!r} (use one of {', '.join(_CODECS)})")
     fmt, codec, default_rate = _CODECS[suffix]
-    pcm = np.clip(np.round(np.asarray(samples, dtype=np.float32) * 32767.0), -32768, 32767).astype(np.int16)
+    pcm = float_to_pcm16(np.asarray(samples, dtype=np.float32))
     buf = io.BytesIO()
     with av.open(buf, mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
         # libopus at its default complexity 10 encodes only ~40x real time; 5 is twice as fast, same size

@@ -1,6 +1,13 @@
-"""Text utilities shared by tagging, training metrics and evaluation."""
+"""Text utilities shared by tagging, training metrics and evaluation. Names load lazily (WER needs jiwer)."""
 
-from olmoasr.text.normalize import normalize_english
-from olmoasr.text.wer import WerResult, corpus_wer
+from __future__ import annotations
 
-__all__ = ["WerResult", "corpus_wer", "normalize_english"]
+from olmoasr.lazy import lazy_exports
+
+_EXPORTS = {
+    "normalize_english": "olmoasr.text.normalize",
+    "WerResult": "olmoasr.text.wer",
+    "corpus_wer": "olmoasr.text.wer",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

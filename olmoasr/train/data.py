@@ -39,7 +39,7 @@ from olmoasr.audio import SAMPLE_RATE
 from olmoasr.errors import InputError
 from olmoasr.io.jsonl import jsonl_files, open_text_read
 from olmoasr.log import warn
-from olmoasr.pipeline.segment_audio import SegmentAudioReader
+from olmoasr.records.segment_store import SegmentAudioReader
 from olmoasr.train.targets import Example, TargetError, build_example
 
 IGNORE_INDEX = -100

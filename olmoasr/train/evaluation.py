@@ -45,7 +45,7 @@ class EvalOutcome:
 
 
 def iter_eval_items(path: str, tokenizer: Any, limit: int = 0) -> Iterator[EvalItem]:
-    from olmoasr.pipeline.segment_audio import SegmentAudioReader
+    from olmoasr.records.segment_store import SegmentAudioReader
 
     count = 0
     with SegmentAudioReader() as reader:

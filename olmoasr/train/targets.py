@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olmoasr.errors import TranscriptError
-from olmoasr.pipeline.transcripts import Caption, parse_transcript
+from olmoasr.records.transcripts import Caption, parse_transcript
 from olmoasr.timestamps import norm_end_to_ms
 
 WINDOW_MS = 30_000
@@ -43,16 +43,14 @@ def _caption_text(caption: Caption) -> str:
     return " ".join(caption.text.split())
 
 
-def _transcript_format(record: dict[str, Any]) -> str | None:
-    name = str(record.get("subtitle_file") or "")
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return suffix if suffix in ("srt", "vtt") else None
-
-
 def parse_captions(record: dict[str, Any]) -> list[Caption]:
     content = record.get("seg_content") or ""
     try:
-        return parse_transcript(content, _transcript_format(record), source="seg_content", allow_empty=True).captions
+        name = record.get("subtitle_file")
+        transcript = parse_transcript(
+            content, source="seg_content", allow_empty=True, name=name if isinstance(name, str) else None
+        )
+        return transcript.captions
     except TranscriptError as err:
         if err.reason == "empty_transcript":
             return []

@@ -9,7 +9,7 @@ import av
 import numpy as np
 
 from olmoasr.audio import write_audio
-from olmoasr.pipeline.transcripts import Caption, format_transcript
+from olmoasr.records.transcripts import Caption, format_transcript
 
 SPANS = [(0.5, 5), (6, 12), (13, 25), (26, 33)]
 

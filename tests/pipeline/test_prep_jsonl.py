@@ -14,7 +14,7 @@ from olmoasr.cli.main import run
 from olmoasr.errors import UsageError
 from olmoasr.io import iter_jsonl
 from olmoasr.pipeline import prep_jsonl
-from olmoasr.schema import DocumentRecord
+from olmoasr.records.schema import DocumentRecord
 
 from .helpers import make_pair
 

@@ -18,8 +18,8 @@ from olmoasr.cli.main import run
 from olmoasr.errors import UsageError
 from olmoasr.io import JsonlWriter, iter_jsonl
 from olmoasr.pipeline import prep_jsonl, prep_segment
-from olmoasr.pipeline.segment_audio import SegmentAudioReader, iter_container, load_segment_audio
-from olmoasr.schema import SegmentRecord
+from olmoasr.records.schema import SegmentRecord
+from olmoasr.records.segment_store import SegmentAudioReader, iter_container, load_segment_audio
 from olmoasr.timestamps import parse_range_ms
 
 from .helpers import make_pair

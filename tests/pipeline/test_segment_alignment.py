@@ -6,7 +6,7 @@ import pytest
 
 from olmoasr.pipeline.machine_alignment import alignment_fields, machine_windows, seg_edit_distance
 from olmoasr.pipeline.segmenting import segment_windows
-from olmoasr.pipeline.transcripts import Caption, parse_transcript
+from olmoasr.records.transcripts import Caption, parse_transcript
 
 
 def caps(*items):
@@ -109,7 +109,7 @@ def test_normalised_manual_text_empty_compares_raw_texts():
 
 def test_karaoke_word_times_place_the_boundary_exactly():
     """A rolling line still on screen after its last word: word times keep it out of the next window."""
-    from olmoasr.pipeline.transcripts import karaoke_word_starts
+    from olmoasr.records.transcripts import karaoke_word_starts
 
     manual = caps((0.5, 2.0, "one two three"), (40.0, 41.0, "four"))
     windows = segment_windows(manual, words)

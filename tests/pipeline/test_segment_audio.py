@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from olmoasr.audio import encode_flac, load_audio, write_audio
+from olmoasr.audio import decode_window, encode_flac, load_audio, write_audio
 from olmoasr.errors import AudioError
-from olmoasr.pipeline.segment_audio import (
+from olmoasr.records.segment_store import (
     ContainerWriter,
     DocumentSpool,
     SegmentAudioReader,
-    decode_window,
     iter_container,
     load_segment_audio,
 )
@@ -151,3 +150,22 @@ def test_source_window_of_a_44k_stereo_file_keeps_the_resampling_phase(tmp_path)
     for start_ms in (61_003, 64_250):
         expected = full[start_ms * 16 : 70 * 16000]
         np.testing.assert_array_equal(decode_window(str(path), start_ms, 70_000), expected)
+
+
+def test_seeked_window_reaching_the_end_has_the_full_decodes_tail(tmp_path):
+    # The resampler is flushed after the last frame, as in a full decode: no samples go missing at the end.
+    from .helpers import write_media
+
+    path = tmp_path / "stereo.wav"
+    write_media(path, "stereo44k.wav", 65)
+    full = load_audio(path)
+    np.testing.assert_array_equal(decode_window(str(path), 61_000, 70_000), full[61_000 * 16 :])
+
+
+def test_seeked_window_checks_the_channel(tmp_path):
+    path = tmp_path / "mono.flac"
+    write_audio(path, pcm16_noise(62))
+    for start_ms in (1_000, 61_000):  # decoded from the start / seeked
+        with pytest.raises(AudioError) as info:
+            decode_window(str(path), start_ms, start_ms + 500, channel=1)
+        assert info.value.reason == "bad_channel"

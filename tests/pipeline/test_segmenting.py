@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from olmoasr.pipeline.segmenting import WindowingOptions, WindowingStats, segment_windows
-from olmoasr.pipeline.transcripts import Caption
+from olmoasr.records.transcripts import Caption
 
 
 def caps(*spans, text=None):

@@ -15,7 +15,7 @@ from olmoasr.cli.main import run as cli
 from olmoasr.io.jsonl import iter_jsonl, jsonl_files
 from olmoasr.quickstart import STAGE_DIRS, QuickstartError, layout, run_quickstart
 from olmoasr.quickstart import data as qs_data
-from olmoasr.schema import DocumentRecord, SegmentRecord
+from olmoasr.records.schema import DocumentRecord, SegmentRecord
 
 BAD_KINDS = ("all_caps", "repeating", "non_english", "mistranscribed")
 STEPS = 2

@@ -126,7 +126,7 @@ def _sample(root: str) -> dict:
 
 
 def test_pipeline_on_s3_equals_the_local_run(tmp_path, s3_bucket):
-    from olmoasr.pipeline.segment_audio import load_segment_audio
+    from olmoasr.records.segment_store import load_segment_audio
     from olmoasr.sample_data import extract_sample_shard
 
     local_root = tmp_path / "local"

@@ -7,8 +7,7 @@ import random
 import pytest
 
 from olmoasr.errors import TranscriptError
-from olmoasr.pipeline.taggers.context import canonical_caption_texts
-from olmoasr.pipeline.transcripts import Caption, format_transcript, parse_transcript
+from olmoasr.records.transcripts import Caption, canonical_caption_texts, format_transcript, parse_transcript
 
 WORDS = ["we", "are", "going", "to", "the", "shop", "now", "Hello", "THERE", "my", "friend", "it", "is", "fine"]
 

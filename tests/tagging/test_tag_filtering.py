@@ -7,7 +7,7 @@ import pytest
 
 from olmoasr.pipeline.filter_config import clean_caption_text, load_filter_config
 from olmoasr.pipeline.filtering import FUNNEL_FILE, apply_filters, filter_records
-from olmoasr.pipeline.transcripts import parse_transcript
+from olmoasr.records.transcripts import parse_transcript
 
 from ._records import read_shard, seg, srt, vtt, write_shard
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from olmoasr.audio import SAMPLE_RATE, encode_flac
-from olmoasr.pipeline.segment_audio import ContainerWriter
+from olmoasr.records.segment_store import ContainerWriter
 from olmoasr.timestamps import format_time_ms
 
 WORDS = ["red", "green", "blue", "yellow", "black", "white", "orange", "purple"]

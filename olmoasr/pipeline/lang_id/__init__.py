@@ -5,13 +5,19 @@ Importing this package does not import torch; the model classes load on first us
 
 from __future__ import annotations
 
-from typing import Any
+from olmoasr.lazy import lazy_exports
 
-from olmoasr.pipeline.lang_id.api import AudioLangReport, LangIdOptions, tag_audio_language
-from olmoasr.pipeline.lang_id.backends import BACKENDS, LanguageClassifier, Prediction, get_classifier, resolve_model
-from olmoasr.pipeline.lang_id.votes import DocumentVotes, majority
-
-_LAZY = {
+_EXPORTS = {
+    "AudioLangReport": "olmoasr.pipeline.lang_id.api",
+    "LangIdOptions": "olmoasr.pipeline.lang_id.api",
+    "tag_audio_language": "olmoasr.pipeline.lang_id.api",
+    "BACKENDS": "olmoasr.pipeline.lang_id.backends",
+    "LanguageClassifier": "olmoasr.pipeline.lang_id.backends",
+    "Prediction": "olmoasr.pipeline.lang_id.backends",
+    "get_classifier": "olmoasr.pipeline.lang_id.backends",
+    "resolve_model": "olmoasr.pipeline.lang_id.backends",
+    "DocumentVotes": "olmoasr.pipeline.lang_id.votes",
+    "majority": "olmoasr.pipeline.lang_id.votes",
     "VOXLINGUA107_REPO": "olmoasr.pipeline.lang_id.speechbrain_format",
     "SpeechBrainLanguageId": "olmoasr.pipeline.lang_id.voxlingua",
     "VoxLinguaClassifier": "olmoasr.pipeline.lang_id.voxlingua",
@@ -22,25 +28,5 @@ _LAZY = {
     "EnglishSpeechScore": "olmoasr.pipeline.lang_id.whisper_en",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = [
-    "BACKENDS",
-    "AudioLangReport",
-    "DocumentVotes",
-    "LangIdOptions",
-    "LanguageClassifier",
-    "Prediction",
-    "get_classifier",
-    "majority",
-    "resolve_model",
-    "tag_audio_language",
-    *_LAZY,
-]
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

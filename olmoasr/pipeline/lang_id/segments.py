@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from olmoasr.errors import TranscriptError
-from olmoasr.pipeline.segment_audio import load_segment_audio
-from olmoasr.pipeline.transcripts import parse_transcript, transcript_text
+from olmoasr.records.segment_store import load_segment_audio
+from olmoasr.records.transcripts import parse_transcript, transcript_text
 
 
 def has_speech(record: dict[str, Any]) -> bool:

@@ -1,6 +1,6 @@
 import pytest
 
-from olmoasr.schema import DocumentRecord, SegmentRecord, record_duration_s
+from olmoasr.records.schema import DocumentRecord, SegmentRecord, record_duration_s
 from olmoasr.timestamps import format_range_ms, format_time_ms, norm_end_to_ms, parse_time_ms
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from olmoasr.errors import TranscriptError
-from olmoasr.pipeline.transcripts import (
+from olmoasr.records.transcripts import (
     Caption,
     detect_format,
     format_transcript,
@@ -113,24 +113,32 @@ def test_allow_empty_for_segment_transcripts():
 
 
 @pytest.mark.parametrize(
-    ("arg", "fmt"),
+    ("content", "name", "fmt"),
     [
-        ("transcript_x.srt", "srt"),
-        ("/a/b.c/transcript.VTT", "vtt"),
-        ("WEBVTT\n\n00:01.000 --> 00:02.000\nx", "vtt"),
-        ("\ufeffWEBVTT", "vtt"),
-        ("1\n00:00:01,000 --> 00:00:02,000\nx", "srt"),
-        ("1\n00:00:01.000 --> 00:00:02.000\nx", "srt"),  # index line means SRT even with dots
-        ("00:00:01.000 --> 00:00:02.000\nx", "vtt"),
+        ("", "transcript_x.srt", "srt"),  # no timing line: the name decides
+        ("\n\n", "/a/b.c/transcript.VTT", "vtt"),
+        ("1\n00:00:01,000 --> 00:00:02,000\nx", "/a/b.c/transcript.vtt", "srt"),  # the text beats the name
+        ("WEBVTT\n\n00:01.000 --> 00:02.000\nx", "t.srt", "vtt"),
+        ("\ufeff\r\nWEBVTT", None, "vtt"),
+        ("1\r\n00:00:01,000 --> 00:00:02,000\r\nx", None, "srt"),
+        ("\ufeff1\n\n00:00:01.000 --> 00:00:02.000 align:start\nx", None, "srt"),  # index line, even with dots
+        ("NOTE 1\n00:00:01.000 --> 00:00:02.000\nx", None, "vtt"),
+        ("00:00:01.000 --> 00:00:02.000\nx", "a.srt", "vtt"),
+        ("", None, "vtt"),
     ],
 )
-def test_detect_format(arg, fmt):
-    assert detect_format(arg) == fmt
+def test_detect_format(content, name, fmt):
+    assert detect_format(content, name) == fmt
 
 
-def test_detect_format_rejects_unknown_names():
+def test_detect_format_rejects_content_without_timing_lines():
     with pytest.raises(ValueError):
-        detect_format("notes.txt")
+        detect_format("just some notes", "notes.txt")
+
+
+def test_parse_transcript_detects_the_format():
+    assert parse_transcript("1\n00:00:01.000 --> 00:00:02.000\nx\n", name="a.vtt").fmt == "srt"
+    assert parse_transcript("", allow_empty=True, name="a.srt").fmt == "srt"
 
 
 def test_format_round_trip_both_formats():

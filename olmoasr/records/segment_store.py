@@ -1,4 +1,4 @@
-"""Segment audio storage: lossless FLAC members in WebDataset-style tar containers, and readers for them.
+"""The segment store: lossless FLAC members in WebDataset-style tar containers, and readers for them.
 
 `prep segment` writes each segment's 16 kHz mono audio as FLAC (16-bit, lossless) into uncompressed tar
 files of N segments each (`<seg_id>.flac` members). A trainer streams a tar front to back
@@ -17,7 +17,6 @@ whose `audio_file` is the source recording itself (`prep segment --text-only`): 
 from __future__ import annotations
 
 import io
-import math
 import os
 import shutil
 import tarfile
@@ -28,10 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import av
 import numpy as np
 
-from olmoasr.audio import SAMPLE_RATE, iter_audio, load_audio
+from olmoasr.audio import decode_window, load_audio, pcm16_to_float
 from olmoasr.errors import AudioError
 from olmoasr.io.atomic import temporary_sibling
 from olmoasr.io.storage import absolute, as_path, is_remote, is_url, location_str, open_input, read_range, upload
@@ -223,7 +221,7 @@ def _npy_samples(path: str) -> np.ndarray:
     except (OSError, ValueError) as err:
         raise AudioError(path, "corrupt_audio", f"cannot read .npy segment ({err})") from None
     if data.dtype == np.int16:
-        return data.astype(np.float32) / 32768.0
+        return pcm16_to_float(data)
     return data.astype(np.float32)
 
 
@@ -241,91 +239,6 @@ def _member_bytes_by_name(tar_path: str, seg_id: str) -> bytes:
         raise AudioError(tar_path, "missing_audio", f"no member {name} in container") from None
     except tarfile.TarError as err:
         raise AudioError(tar_path, "corrupt_audio", f"cannot read container ({err})") from None
-
-
-def decode_window(source: str, start_ms: int, end_ms: int, channel: int | None = None) -> np.ndarray:
-    """Samples [start_ms, end_ms) of a source recording, seeking near the start instead of decoding
-    from the beginning. Equal to the same slice of a full decode for PCM, FLAC, MP3 and Opus at any
-    sample rate; AAC differs by a few LSB (its noise substitution depends on the decoding history)."""
-    first = start_ms * SAMPLE_RATE // 1000
-    last = end_ms * SAMPLE_RATE // 1000
-    if last <= first:
-        return np.zeros(0, dtype=np.float32)
-    # Decode from the start for the first minute (cheap, exact); seek for later windows.
-    if start_ms < 60_000:
-        return _slice_stream(iter_audio(source, channel=channel), 0, first, last)
-    return _seeked_window(source, first, last, channel)
-
-
-def _slice_stream(chunks: Iterator[np.ndarray], origin: int, first: int, last: int) -> np.ndarray:
-    parts = []
-    pos = origin
-    for chunk in chunks:
-        end = pos + len(chunk)
-        if end > first:
-            parts.append(chunk[max(0, first - pos) : last - pos])
-        pos = end
-        if pos >= last:
-            break
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-
-
-def _seeked_window(source: str, first: int, last: int, channel: int | None) -> np.ndarray:
-    from olmoasr.audio import open_container  # the one loader's container opening and its typed errors
-
-    margin_s = 2.0
-    with open_container(source) as container:
-        stream = container.streams.audio[0]
-        target_s = max(0.0, first / SAMPLE_RATE - margin_s)
-        container.seek(int(target_s * av.time_base), any_frame=False, backward=True)
-        if channel is None:
-            resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        else:
-            resampler = av.AudioResampler(format="s16p", rate=SAMPLE_RATE)
-        # A full decode (iter_audio) counts samples from the stream's first frame, whose pts can be > 0
-        # (MP3/AAC encoder delay): measure positions from there too.
-        t0 = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        origin: int | None = None
-        parts = []
-        pos = 0
-        try:
-            for frame in container.decode(stream):
-                if origin is None:
-                    t = float(frame.pts * frame.time_base) if frame.pts is not None else target_s
-                    # Start the resampler on an input sample where the full decode's 16 kHz grid has a
-                    # sample too (every 441st at 44.1 kHz): same filter phase, so the same output samples.
-                    rate_in = frame.sample_rate
-                    period = rate_in // math.gcd(rate_in, SAMPLE_RATE)
-                    first_in = round((t - t0) * rate_in)
-                    skip = -first_in % period
-                    if skip >= frame.samples:
-                        continue
-                    if skip:
-                        frame = _drop_leading_samples(frame, skip)
-                    origin = (first_in + skip) * SAMPLE_RATE // rate_in
-                    pos = origin
-                frame.pts = None
-                for out in resampler.resample(frame):
-                    data = out.to_ndarray()
-                    row = (data[0] if channel is None else data[channel]).astype(np.float32) / 32768.0
-                    end = pos + len(row)
-                    if end > first:
-                        parts.append(row[max(0, first - pos) : last - pos])
-                    pos = end
-                if pos >= last:
-                    break
-        except av.error.FFmpegError as err:
-            raise AudioError(source, "corrupt_audio", f"decoding failed ({err})") from None
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-
-
-def _drop_leading_samples(frame: av.AudioFrame, n: int) -> av.AudioFrame:
-    data = frame.to_ndarray()
-    channels = len(frame.layout.channels)
-    data = data[:, n:] if frame.format.is_planar else data[:, n * channels :]
-    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=frame.format.name, layout=frame.layout.name)
-    out.sample_rate = frame.sample_rate
-    return out
 
 
 class SegmentAudioReader:

@@ -1,5 +1,8 @@
 """SRT and WebVTT transcripts: parse messy real-world files into captions, write segment transcripts.
 
+The one home of transcript parsing, formatting and format detection (`detect_format`) for every stage:
+prep, tagging, filtering, training targets and language ID all read captions through this module.
+
 Real subtitle files carry a BOM, CRLF line ends, cue settings, `<c>`/`<v>`/`<i>` tags, entities,
 NOTE/STYLE/REGION blocks, `MM:SS.mmm` times, missing blank lines, out-of-order or overlapping cues and
 YouTube's rolling auto-captions. One tolerant parser reads both formats (the format only decides how a
@@ -61,31 +64,38 @@ def _format_from_suffix(name: str) -> str | None:
     return suffix if suffix in FORMATS else None
 
 
-def detect_format(name_or_content: str) -> str:
-    """`srt` or `vtt`: by a file name's extension, else by sniffing the content.
+_WEBVTT_HEADER = re.compile(r"[\ufeff \t\r\n]*WEBVTT")
+# A whole timing line anywhere in the text; lines end at \n, \r\n or a lone \r (old Mac files).
+_FIRST_TIMING_LINE = re.compile(
+    rf"(?:\A[\ufeff \t\r\n]*|^|(?<=\r))[ \t]*({_TIME})[ \t]*-->[ \t]*({_TIME})(?:[ \t][^\r\n]*)?(?=[\r\n]|\Z)",
+    re.MULTILINE,
+)
 
-    Content starting with `WEBVTT` is VTT; otherwise the first timing line decides (comma before the
-    milliseconds, or a numeric index line above it, means SRT). Raises ValueError if neither works.
+
+def detect_format(content: str, name: str | os.PathLike[str] | None = None) -> str:
+    """`srt` or `vtt`: the one rule every stage uses to tell a transcript's format. What the text is
+    beats what the file is called:
+
+    1. Content that starts with a `WEBVTT` header is VTT.
+    2. Else the first timing line decides: a comma before the milliseconds, or a numeric index line
+       above it, means SRT; otherwise VTT.
+    3. Content without a timing line: a `.srt` / `.vtt` file name decides; empty content is VTT.
+
+    Raises ValueError when none of these tells.
     """
-    text = name_or_content
-    body = text.lstrip("\ufeff \t\r\n")
-    if body.startswith("WEBVTT"):
+    if _WEBVTT_HEADER.match(content):
         return "vtt"
-    if "\n" not in text and "-->" not in text:
-        by_suffix = _format_from_suffix(text)
-        if by_suffix:
-            return by_suffix
-        raise ValueError(f"cannot tell the transcript format of {text!r} (expected .srt or .vtt)")
-    previous = ""
-    for line in body.splitlines():
-        match = _TIMING_LINE.match(line)
-        if match:
-            if "," in match.group(1) or "," in match.group(2) or previous.strip().isdigit():
-                return "srt"
-            return "vtt"
-        if line.strip():
-            previous = line
-    if not body.strip():
+    timing = _FIRST_TIMING_LINE.search(content)
+    if timing is not None:
+        if "," in timing.group(1) or "," in timing.group(2):
+            return "srt"
+        above = content[: timing.start()].lstrip("\ufeff").rstrip()
+        line_above = above[max(above.rfind("\n"), above.rfind("\r")) + 1 :]
+        return "srt" if line_above.strip().isdigit() else "vtt"
+    by_suffix = _format_from_suffix(os.fspath(name)) if name is not None else None
+    if by_suffix:
+        return by_suffix
+    if not content.strip("\ufeff \t\r\n"):
         return "vtt"
     raise ValueError("no caption timing line (`start --> end`) found")
 
@@ -113,9 +123,11 @@ def parse_transcript(
     fmt: str | None = None,
     source: str = "<string>",
     allow_empty: bool = False,
+    name: str | os.PathLike[str] | None = None,
 ) -> Transcript:
-    """Parse SRT or WebVTT text. Bad cues are dropped and counted in `Transcript.dropped` by reason:
-    `bad_timing` (unparseable time), `end_before_start`, `empty_text`, `duplicate` (same times and text).
+    """Parse SRT or WebVTT text (format `fmt`, or `detect_format(content, name)`). Bad cues are dropped and
+    counted in `Transcript.dropped` by reason: `bad_timing` (unparseable time), `end_before_start`,
+    `empty_text`, `duplicate` (same times and text).
 
     Cues are returned sorted by start time (stable). Overlapping cues are kept: rolling auto-captions
     overlap by design. Raises `TranscriptError` (reason `empty_transcript` / `unparseable_transcript`)
@@ -123,11 +135,11 @@ def parse_transcript(
     """
     if not content.strip("\ufeff \t\r\n"):
         if allow_empty:
-            return Transcript([], fmt or "vtt")
+            return Transcript([], fmt or detect_format(content, name))
         raise TranscriptError(source, "empty_transcript", "transcript is empty")
     if fmt is None:
         try:
-            fmt = detect_format(content)
+            fmt = detect_format(content, name)
         except ValueError as err:
             raise TranscriptError(source, "unparseable_transcript", f"not SRT or WebVTT: {err}") from None
     elif fmt not in FORMATS:
@@ -229,7 +241,7 @@ def read_transcript_text(path: str | os.PathLike[str]) -> str:
 def read_transcript(path: str | os.PathLike[str]) -> Transcript:
     """Read and parse a `.srt` / `.vtt` file (other extensions: the content decides)."""
     content = read_transcript_text(path)
-    return parse_transcript(content, _format_from_suffix(os.fspath(path)), source=os.fspath(path))
+    return parse_transcript(content, source=os.fspath(path), name=path)
 
 
 # ------------------------------------------------------------------------------------------- writing
@@ -251,6 +263,48 @@ def format_transcript(captions: Sequence[Caption], fmt: str) -> str:
             for i, c in enumerate(captions, start=1)
         )
     raise ValueError(f"unsupported transcript format {fmt!r} (srt or vtt)")
+
+
+# ------------------------------------------------------------------------------------------- fast path
+
+_CANONICAL_TIMING = re.compile(r"(\d\d:\d\d:\d\d[.,]\d\d\d) --> (\d\d:\d\d:\d\d[.,]\d\d\d)")
+_NEEDS_FULL_PARSER = re.compile(r"[\r\ufeff<&{\xa0]")
+
+
+def canonical_caption_texts(content: str) -> list[str] | None:
+    """Caption texts of a transcript in the plain form `format_transcript` writes (and most tools do), or
+    None for anything else. A fast path for readers that need texts only (taggers): where it answers, it
+    answers exactly what `parse_transcript` would (tested for parity); markup, entities, cue settings, CR
+    line ends, unsorted, empty, duplicate or backwards cues all return None, and the full parser decides."""
+    if _NEEDS_FULL_PARSER.search(content) is not None:
+        return None
+    texts: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
+    previous = ""
+    for block in content.split("\n\n"):
+        if "-->" not in block:
+            continue  # header, NOTE, index-only or stray text: never a caption (the full parser agrees)
+        lines = block.split("\n")
+        while not lines[0].strip():
+            lines.pop(0)
+        row = 0 if "-->" in lines[0] else 1
+        timing = _CANONICAL_TIMING.fullmatch(lines[row]) if row < len(lines) else None
+        if timing is None:
+            return None
+        body = lines[row + 1 :]
+        if any("-->" in line for line in body):
+            return None
+        start, end = timing.groups()
+        start, end = start[:8] + start[9:], end[:8] + end[9:]  # without the separator: compares as numbers
+        if end < start or start < previous:
+            return None
+        previous = start
+        text = "\n".join(stripped for stripped in (line.strip() for line in body) if stripped)
+        if not text or (start, end, text) in seen:
+            return None
+        seen.add((start, end, text))
+        texts.append(text)
+    return texts or None
 
 
 # ------------------------------------------------------------------------------------------- text
