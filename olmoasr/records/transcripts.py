@@ -107,7 +107,11 @@ def clean_cue_text(lines: Sequence[str]) -> str:
     """Remove markup, unescape entities, strip each line, drop empty lines; lines joined by `\\n`."""
     out = []
     for line in lines:
-        line = html.unescape(_TAG.sub("", line)).replace("\xa0", " ").strip()
+        if "<" in line or "{" in line:
+            line = _TAG.sub("", line)
+        if "&" in line:
+            line = html.unescape(line)
+        line = line.replace("\xa0", " ").strip()
         if line:
             out.append(line)
     return "\n".join(out)
@@ -209,12 +213,13 @@ def _sorted_unique(captions: list[Caption], drop) -> list[Caption]:
     if any(b.start_ms < a.start_ms for a, b in zip(captions, captions[1:], strict=False)):
         captions = sorted(captions, key=lambda c: c.start_ms)
     out: list[Caption] = []
-    seen: set[Caption] = set()
+    seen: set[tuple[int, int, str]] = set()
     for caption in captions:
-        if caption in seen:
+        key = (caption.start_ms, caption.end_ms, caption.text)
+        if key in seen:
             drop("duplicate")
             continue
-        seen.add(caption)
+        seen.add(key)
         out.append(caption)
     return out
 
@@ -267,21 +272,26 @@ def format_transcript(captions: Sequence[Caption], fmt: str) -> str:
 
 # ------------------------------------------------------------------------------------------- fast path
 
-_CANONICAL_TIMING = re.compile(r"(\d\d:\d\d:\d\d[.,]\d\d\d) --> (\d\d:\d\d:\d\d[.,]\d\d\d)")
-_NEEDS_FULL_PARSER = re.compile(r"[\r\ufeff<&{\xa0]")
+# One cue per block, a `HH:MM:SS.mmm --> HH:MM:SS.mmm` timing line (`,` allowed), cue settings allowed.
+_CANONICAL_TIMING = re.compile(r"(\d\d:\d\d:\d\d[.,]\d\d\d) --> (\d\d:\d\d:\d\d[.,]\d\d\d)(?:[ \t].*)?")
+_NEEDS_CLEANING = re.compile(r"[<&{\xa0]")
 
 
 def canonical_caption_texts(content: str) -> list[str] | None:
-    """Caption texts of a transcript in the plain form `format_transcript` writes (and most tools do), or
-    None for anything else. A fast path for readers that need texts only (taggers): where it answers, it
-    answers exactly what `parse_transcript` would (tested for parity); markup, entities, cue settings, CR
-    line ends, unsorted, empty, duplicate or backwards cues all return None, and the full parser decides."""
-    if _NEEDS_FULL_PARSER.search(content) is not None:
-        return None
+    """Caption texts of a transcript in the common form, or None for anything else. A fast path for readers
+    that need texts only (taggers): one cue per block with a `HH:MM:SS.mmm --> HH:MM:SS.mmm` timing line
+    (`,` before the milliseconds and cue settings allowed; an SRT index or a cue id above it), cues in order
+    of start; a BOM and CR line ends as the parser takes them, texts cleaned by `clean_cue_text`. Where it
+    answers, it answers exactly what `parse_transcript` would (tested for parity); unsorted, empty, duplicate
+    or backwards cues, several timing lines in a block and any other timing line return None, and the full
+    parser decides."""
+    text = content.lstrip("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     texts: list[str] = []
     seen: set[tuple[str, str, str]] = set()
     previous = ""
-    for block in content.split("\n\n"):
+    for block in text.split("\n\n"):
         if "-->" not in block:
             continue  # header, NOTE, index-only or stray text: never a caption (the full parser agrees)
         lines = block.split("\n")
@@ -299,11 +309,14 @@ def canonical_caption_texts(content: str) -> list[str] | None:
         if end < start or start < previous:
             return None
         previous = start
-        text = "\n".join(stripped for stripped in (line.strip() for line in body) if stripped)
-        if not text or (start, end, text) in seen:
+        if _NEEDS_CLEANING.search(block) is not None:
+            cue = clean_cue_text(body)
+        else:
+            cue = "\n".join(stripped for stripped in (line.strip() for line in body) if stripped)
+        if not cue or (start, end, cue) in seen:
             return None
-        seen.add((start, end, text))
-        texts.append(text)
+        seen.add((start, end, cue))
+        texts.append(cue)
     return texts or None
 
 
@@ -315,42 +328,58 @@ def transcript_text(captions: Sequence[Caption]) -> str:
     return " ".join(text for text in (c.text.strip() for c in captions) if text)
 
 
-def is_rolling(captions: Sequence[Caption]) -> bool:
-    """YouTube-style rolling captions: some cue starts with the line the previous cue ended with."""
-    for prev, cur in zip(captions, captions[1:], strict=False):
-        if cur.text.split("\n", 1)[0].strip() == prev.text.rsplit("\n", 1)[-1].strip():
-            return True
-    return False
+def _rolls_on(previous: str, text: str) -> bool:
+    """Whether a cue starts with the line the cue before it ended with (how rolling captions move up)."""
+    return text.split("\n", 1)[0].strip() == previous.rsplit("\n", 1)[-1].strip()
+
+
+def is_rolling(texts: Sequence[str]) -> bool:
+    """YouTube-style rolling captions (cue texts in order): at least half of the consecutive cue pairs roll
+    on (`_rolls_on`). A plain transcript may have a pair or two that happen to (two cues meeting at
+    `[Music]`); rolling captions have nearly all of them."""
+    pairs = len(texts) - 1
+    if pairs < 1:
+        return False
+    rolled = sum(1 for previous, text in zip(texts, texts[1:], strict=False) if _rolls_on(previous, text))
+    return 2 * rolled >= pairs
+
+
+def _rolling_lines(texts: Sequence[str]) -> list[tuple[int, str, int | None]]:
+    """The §2.5 rule for rolling captions as (cue index, kept line, the kept cue before a single-line cue or
+    None): if the first two cues have the same text keep the first; keep single-line cues, and of the last
+    cue its last line."""
+    order = list(range(len(texts)))
+    if len(texts) >= 2 and texts[0].strip() == texts[1].strip():
+        del order[1]
+    kept = []
+    for position, index in enumerate(order):
+        lines = texts[index].split("\n")
+        if position == len(order) - 1:
+            kept.append((index, lines[-1].strip(), None))
+        elif len(lines) == 1:
+            kept.append((index, lines[0].strip(), order[position - 1] if position > 0 else None))
+    return [item for item in kept if item[1]]
 
 
 def machine_units(captions: Sequence[Caption]) -> list[Caption]:
     """Machine captions as timed text units that never repeat, in order.
 
-    Rolling auto-captions (spec §2.5) show each line twice: first as the new bottom line of a two-line
-    cue while it is spoken, then as the top line of the next, with a short single-line "snapshot" cue in
-    between. Rules: if the first two captions have identical text keep only the first; keep single-line
-    captions only, except the last caption, of which only its last line is kept. A kept snapshot is timed
-    from the start of the cue in which its line was spoken to its own end. Captions that do not roll are
-    kept whole (lines joined by spaces).
+    Rolling auto-captions (spec §2.5, `is_rolling`) show each line twice: first as the new bottom line of a
+    two-line cue while it is spoken, then as the top line of the next, with a short single-line "snapshot"
+    cue in between; `_rolling_lines` keeps each line once. A kept snapshot is timed from the start of the cue
+    in which its line was spoken to its own end. Captions that do not roll are kept whole (lines joined by
+    spaces).
     """
-    if not captions:
-        return []
-    if not is_rolling(captions):
+    texts = [c.text for c in captions]
+    if not is_rolling(texts):
         return [Caption(c.start_ms, c.end_ms, " ".join(c.text.split())) for c in captions]
-    caps = list(captions)
-    if len(caps) >= 2 and caps[0].text.strip() == caps[1].text.strip():
-        caps = [caps[0], *caps[2:]]
     units = []
-    for i, caption in enumerate(caps):
-        lines = caption.text.split("\n")
-        if i == len(caps) - 1:
-            units.append(Caption(caption.start_ms, caption.end_ms, lines[-1].strip()))
-        elif len(lines) == 1:
-            start = caption.start_ms
-            if i > 0 and caps[i - 1].text.rsplit("\n", 1)[-1].strip() == lines[0].strip():
-                start = min(start, caps[i - 1].start_ms)
-            units.append(Caption(start, caption.end_ms, lines[0].strip()))
-    return [u for u in units if u.text]
+    for index, line, before in _rolling_lines(texts):
+        start = captions[index].start_ms
+        if before is not None and texts[before].rsplit("\n", 1)[-1].strip() == line:
+            start = min(start, captions[before].start_ms)
+        units.append(Caption(start, captions[index].end_ms, line))
+    return units
 
 
 def karaoke_word_starts(content: str) -> list[tuple[int, str]]:
@@ -382,6 +411,9 @@ def karaoke_word_starts(content: str) -> list[tuple[int, str]]:
     return out
 
 
-def machine_transcript_text(captions: Sequence[Caption]) -> str:
-    """Text of a machine transcript without the repeats of rolling auto-captions (see `machine_units`)."""
-    return " ".join(unit.text for unit in machine_units(captions))
+def machine_transcript_text(texts: Sequence[str]) -> str:
+    """Text of a machine transcript, from its cue texts, without the repeats of rolling auto-captions (the
+    text of `machine_units`)."""
+    if not is_rolling(texts):
+        return " ".join(" ".join(text.split()) for text in texts)
+    return " ".join(line for _, line, _ in _rolling_lines(texts))

@@ -9,6 +9,7 @@ from olmoasr.records.transcripts import (
     Caption,
     detect_format,
     format_transcript,
+    is_rolling,
     machine_transcript_text,
     machine_units,
     parse_transcript,
@@ -199,7 +200,8 @@ test<00:00:06.000><c> today</c>
 def test_machine_text_of_rolling_auto_captions_has_no_repeats():
     captions = parse_transcript(YOUTUBE_ROLLING).captions
     assert [c.text for c in captions][:2] == ["hello world", "hello world"]
-    assert machine_transcript_text(captions) == "hello world this is a test today"
+    assert is_rolling([c.text for c in captions])
+    assert machine_transcript_text([c.text for c in captions]) == "hello world this is a test today"
     # naive joining repeats every line
     assert transcript_text(captions).count("hello world") == 3
 
@@ -213,11 +215,51 @@ def test_machine_text_of_rolling_auto_captions_has_no_repeats():
         (["a", "a", "b"], "a b"),  # rolling, first two identical: keep the first
         (["a", "a\nb", "b", "b\nc", "c"], "a b c"),  # snapshots kept, two-line cues dropped
         (["a", "a\nb", "b", "b\nc"], "a b c"),  # last caption: only its last line
+        (["a b", "[Music]", "[Music]\nc d", "e f\ng h"], "a b [Music] [Music] c d e f g h"),  # 1 of 3 pairs rolls
+        (["a", "a\nb", "c\nd", "d"], "a d"),  # 2 of 3 pairs roll: rolling
     ],
 )
 def test_machine_text_rules(texts, expected):
+    assert machine_transcript_text(texts) == expected
     caps = [Caption(i * 1000, i * 1000 + 500, t) for i, t in enumerate(texts)]
-    assert machine_transcript_text(caps) == expected
+    assert " ".join(unit.text for unit in machine_units(caps)) == expected
+
+
+PLAIN_MACHINE = """WEBVTT
+
+00:00:00.000 --> 00:00:03.000
+so today we are going to talk
+about the history of bread
+
+00:00:03.000 --> 00:00:04.000
+[Music]
+
+00:00:04.000 --> 00:00:07.000
+[Music]
+and the first thing you need
+
+00:00:07.000 --> 00:00:10.000
+is a good sourdough starter
+which takes about a week
+"""
+
+
+def test_a_plain_multi_line_machine_transcript_is_not_rolling():
+    # Two cues meet at `[Music]` (one pair of three "rolls"): the old rule called the whole transcript rolling
+    # and kept only single-line cues and the last line, so its text collapsed to "[Music] which takes ...".
+    texts = [c.text for c in parse_transcript(PLAIN_MACHINE).captions]
+    assert not is_rolling(texts)
+    assert machine_transcript_text(texts) == (
+        "so today we are going to talk about the history of bread [Music] [Music] and the first thing you need "
+        "is a good sourdough starter which takes about a week"
+    )
+
+
+def test_rolling_needs_at_least_half_of_the_cue_pairs():
+    assert not is_rolling([]) and not is_rolling(["a"])
+    assert is_rolling(["a", "a\nb"])  # the one pair rolls
+    assert not is_rolling(["a", "b", "b\nc", "d", "e"])  # 1 of 4
+    assert is_rolling(["a", "b", "b\nc", "c", "e"])  # 2 of 4
 
 
 def test_machine_units_are_timed_from_the_cue_where_the_line_was_spoken():

@@ -39,6 +39,9 @@ def random_transcript(rng: random.Random) -> str:
             lambda s: s.replace("00:00:0", "00:00:9", 1),  # out of order / backwards
             lambda s: s.replace("-->", "- ->", 1),
             lambda s: s.replace("00:", "0:", 1),
+            lambda s: s.replace("are", "are<00:00:00.500><c> going</c>", 1),  # karaoke times
+            lambda s: s.replace("is", "{\\an8}is &#10; it&nbsp;is", 1),  # ASS override, entity newline, nbsp
+            lambda s: s.replace("fine", "<v Speaker>fine</v> &lt;3", 1),
         ],
         k=rng.choice([0, 0, 1, 2]),
     )
@@ -63,22 +66,35 @@ def test_fast_path_parity_on_random_transcripts():
         if fast is not None:
             answered += 1
             assert fast == full_parser_texts(content), repr(content)
-    assert answered > 600  # the plain form really takes the fast path
+    assert answered > 1200  # the common form really takes the fast path
 
 
 @pytest.mark.parametrize(
     "content",
     [
-        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000 align:start\nhello\n\n",  # cue settings
         "WEBVTT\n\n00:00:02.000 --> 00:00:03.000\nb\n\n00:00:00.000 --> 00:00:01.000\na\n\n",  # unsorted
         "WEBVTT\n\n00:00:01.000 --> 00:00:00.000\nbackwards\n\n",
-        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<b>bold</b>\n\n",
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\na\n00:00:01.000 --> 00:00:02.000\nb\n\n",  # one block
+        "WEBVTT\n\n0:00.000 --> 0:01.000\nshort times\n\n",
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<i></i>\n\n",  # no text left
         "WEBVTT\n\n",
         "",
     ],
 )
 def test_anything_unusual_goes_to_the_full_parser(content):
     assert canonical_caption_texts(content) is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000 align:start position:0%\n \nhello<00:00:00.500><c> you</c>\n\n",
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<b>bold</b> &amp; 3 &lt; 5\n\n",
+        "\ufeff1\r\n00:00:00,000 --> 00:00:01,000\r\n{\\an8}Hello\r\n\r\n",
+    ],
+)
+def test_markup_settings_and_line_ends_take_the_fast_path(content):
+    assert canonical_caption_texts(content) == full_parser_texts(content) is not None
 
 
 def test_fast_path_reads_srt_and_vtt():

@@ -6,13 +6,15 @@ import pytest
 
 from olmoasr.pipeline.taggers import TAGGERS, Level, TagContext
 from olmoasr.pipeline.taggers.casing import caption_casing, document_casing
+from olmoasr.pipeline.taggers.context import build_context
 from olmoasr.pipeline.taggers.edit_dist import edit_dist_bucket, manual_machine_wer
 from olmoasr.pipeline.taggers.has_proper_cap_after_punct_line import proper_cap_after_punct
 from olmoasr.pipeline.taggers.repeating_lines import has_repeating_lines
 from olmoasr.pipeline.taggers.text_lang import detect_text_language
 from olmoasr.pipeline.tagging import load_tagging_config, tag_record
+from olmoasr.synth.captions import TimedWord, machine_words, youtube_auto_vtt
 
-from ._records import doc
+from ._records import doc, vtt
 
 
 def ctx(*captions: str, mach: str | None = None, level: Level = "document") -> TagContext:
@@ -109,6 +111,38 @@ def test_text_lang_reads_a_decoded_angle_bracket_as_text():
     record = doc("fr", "Welcome to the show everybody, x&lt;y and", FRENCH, FRENCH, FRENCH)
     assert tag_record(record, load_tagging_config("main_tagging"))["text_lang"] == "fr"
     assert detect_text_language("I think the answer is a<b. " + FRENCH * 3) == ("fr", True)
+
+
+PLAIN_MACHINE = vtt(
+    "so today we are going to talk\nabout the history of bread",
+    "[Music]",
+    "[Music]\nand the first thing you need",
+    "is a good sourdough starter\nwhich takes about a week",
+)
+
+
+def test_edit_dist_reads_all_of_a_plain_multi_line_machine_transcript():
+    # Two cues meet at `[Music]`: once taken for rolling captions, the machine text collapsed to its last
+    # lines and edit_dist was ~0.9 for a perfect machine transcript.
+    manual = ("So today we are going to talk about the history of bread.", "[Music]", "And the first thing you")
+    record = doc("bread", *manual, "need is a good sourdough starter, which takes about a week.", mach=PLAIN_MACHINE)
+    assert tag_record(record, load_tagging_config("main_tagging"))["edit_dist"] == 0.0
+
+
+def test_edit_dist_of_youtube_rolling_captions_counts_each_line_once():
+    words = [
+        TimedWord(i * 400, i * 400 + 300, w) for i, w in enumerate(("we bake bread every morning at six " * 6).split())
+    ]
+    manual = ["We bake bread every morning at six."] * 6
+    record = doc("yt", *manual, mach=youtube_auto_vtt(machine_words(words)))
+    assert tag_record(record, load_tagging_config("main_tagging"))["edit_dist"] == 0.0
+
+
+def test_edit_dist_unparseable_machine_transcript_is_null_and_counted_apart():
+    tagger = TAGGERS["edit_dist"]()
+    record = doc("x", "the cat sat", mach="this is not a caption file at all")
+    assert tagger.tag(build_context(record, "document")) is None
+    assert tagger.events == {"unparseable_machine_transcript": 1}
 
 
 def test_text_lang_error_is_counted(monkeypatch):

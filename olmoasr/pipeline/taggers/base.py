@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
+from olmoasr.errors import TranscriptError
 from olmoasr.text.normalize import normalize_caption_text
 
 Level = Literal["document", "segment"]
@@ -23,7 +24,16 @@ LEVELS: tuple[Level, ...] = ("document", "segment")
 class TagContext:
     """What every tagger reads for one record. Machine text is computed only if a tagger asks for it."""
 
-    __slots__ = ("captions", "man_text", "duration_s", "level", "_mach_loader", "_mach_text", "_normalized")
+    __slots__ = (
+        "captions",
+        "man_text",
+        "duration_s",
+        "level",
+        "_mach_loader",
+        "_mach_text",
+        "_mach_unparseable",
+        "_normalized",
+    )
 
     def __init__(
         self,
@@ -40,15 +50,26 @@ class TagContext:
         self.level = level
         self._mach_text = mach_text
         self._mach_loader = mach_loader
+        self._mach_unparseable = False
         self._normalized: dict[str, str] = {}
 
     @property
     def mach_text(self) -> str | None:
-        """The machine transcript's text, or None when the record has no machine transcript."""
+        """The machine transcript's text, or None when the record has none (or one that does not parse:
+        `mach_unparseable`). The loader returns None for no transcript and raises TranscriptError for one
+        that does not parse."""
         if self._mach_loader is not None:
-            self._mach_text = self._mach_loader()
+            try:
+                self._mach_text = self._mach_loader()
+            except TranscriptError:
+                self._mach_text, self._mach_unparseable = None, True
             self._mach_loader = None
         return self._mach_text
+
+    @property
+    def mach_unparseable(self) -> bool:
+        """True when the machine text is None because the machine transcript does not parse."""
+        return self.mach_text is None and self._mach_unparseable
 
     def normalized(self, text: str) -> str:
         """`normalize_caption_text(text)`, computed once per record for every tagger that compares texts."""

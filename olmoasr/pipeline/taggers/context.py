@@ -1,8 +1,9 @@
 """From a record to what taggers read: caption texts, the manual text, the machine text (lazily).
 
 Document level reads `content` (+ `mach_content`); segment level reads `seg_content` (+ prep's aligned
-`mach_seg_text` / `mach_seg_content`). Plain transcripts take a fast path that only splits captions;
-anything unusual goes through the one transcript parser (`olmoasr.records.transcripts`).
+`mach_seg_text` / `mach_seg_content`). Transcripts in the common form take the parser's texts-only fast
+path (`canonical_caption_texts`); anything unusual goes through the one transcript parser
+(`olmoasr.records.transcripts`). What each tag then means: `docs/taggers.md`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ class UnparseableRecord(Exception):
         super().__init__(message)
 
 
-def _captions(content: str, name: str | None, source: str) -> list:
+def caption_texts(content: str, name: str | None, source: str) -> list[str]:
+    """A transcript's cue texts: the fast path where it answers, else the full parser (an empty transcript
+    has none). Raises TranscriptError for one that does not parse."""
+    texts = canonical_caption_texts(content)
+    if texts is not None:
+        return texts
     try:
-        return parse_transcript(content, source=source, name=name).captions
+        return [c.text for c in parse_transcript(content, source=source, name=name).captions]
     except TranscriptError as err:
         if err.reason == "empty_transcript":
             return []
@@ -39,10 +45,7 @@ def _machine_loader(content: Any, fallback_text: Any, source: str) -> Callable[[
             return fallback_text
         if not isinstance(content, str):
             return None
-        try:
-            return machine_transcript_text(_captions(content, None, source))
-        except TranscriptError:
-            return None
+        return machine_transcript_text(caption_texts(content, None, source))
 
     return load
 
@@ -55,14 +58,12 @@ def build_context(
     content = record.get(content_key)
     if not isinstance(content, str):
         raise UnparseableRecord(f"missing:{content_key}", f"no `{content_key}` string in the record")
-    texts = canonical_caption_texts(content)
-    if texts is None:
-        try:
-            name = record.get("subtitle_file")
-            texts = [c.text for c in _captions(content, name if isinstance(name, str) else None, source)]
-        except TranscriptError as err:
-            detail = str(err).removeprefix(f"{source}: ")
-            raise UnparseableRecord(err.reason, f"`{content_key}` does not parse: {detail}") from None
+    name = record.get("subtitle_file")
+    try:
+        texts = caption_texts(content, name if isinstance(name, str) else None, source)
+    except TranscriptError as err:
+        detail = str(err).removeprefix(f"{source}: ")
+        raise UnparseableRecord(err.reason, f"`{content_key}` does not parse: {detail}") from None
     if level == "document":
         mach = _machine_loader(record.get("mach_content"), None, source)
     else:

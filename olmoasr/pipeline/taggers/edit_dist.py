@@ -6,7 +6,8 @@ became spaces (`normalize_caption_text`). Fallbacks (the original's):
   machine transcript has words, 0.0 if both are empty;
 - manual text non-empty but normalises to "" (e.g. only "[Music]") -> raw manual vs normalised machine.
 A record without a machine transcript (no `mach_content`, or null) has no edit distance: the tag is null
-and counted (`no_machine_transcript`), and `filter --missing` decides what happens to it. A machine
+and counted (`no_machine_transcript`; `unparseable_machine_transcript` for one that does not parse), and
+`filter --missing` decides what happens to it. A machine
 transcript that is present but empty is a transcript with no words, and scores (1.0 against any manual
 words). At segment level the same rule runs on the segment's manual and aligned machine texts
 (`seg_edit_dist`), where a missing one is counted as `no_machine_segment`.
@@ -60,7 +61,8 @@ class EditDistTagger(Tagger):
     def tag(self, ctx: TagContext) -> float | None:
         mach = ctx.mach_text
         if mach is None:
-            self.note("no_machine_transcript" if ctx.level == "document" else "no_machine_segment")
+            what = "transcript" if ctx.level == "document" else "segment"
+            self.note(f"unparseable_machine_{what}" if ctx.mach_unparseable else f"no_machine_{what}")
             return None
         return manual_machine_wer(ctx.man_text, mach, ctx.normalized)
 
