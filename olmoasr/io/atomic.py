@@ -69,3 +69,22 @@ def remove_stale_temporaries(directory: str | os.PathLike[str]) -> int:
                 tmp.unlink()
             removed += 1
     return removed
+
+
+def remove_temporaries_of(directory: str | os.PathLike[str], pid: int) -> int:
+    """Delete the temporaries process `pid` left under `directory` (a failed task's partial outputs), so a
+    full disk gets its space back at once instead of at the next run. Returns how many were removed."""
+    root = as_path(directory)
+    if is_remote(root) or not root.is_dir():
+        return 0
+    removed = 0
+    for tmp in root.rglob(f".*.tmp-{pid}-*"):
+        with contextlib.suppress(OSError):
+            if tmp.is_dir():
+                import shutil
+
+                shutil.rmtree(tmp)
+            else:
+                tmp.unlink()
+            removed += 1
+    return removed

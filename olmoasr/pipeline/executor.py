@@ -28,7 +28,8 @@ from typing import Any, Protocol
 import orjson
 
 from olmoasr.errors import OlmoasrError, UsageError
-from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
+from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries, remove_temporaries_of
+from olmoasr.io.lock import output_lock
 from olmoasr.io.storage import as_path, ensure_dir
 
 Stats = dict[str, float]
@@ -129,8 +130,13 @@ def _queue_progress(n: int) -> None:
 
 
 def execute_task(stage: Stage, task: ShardTask, progress: ProgressFn | None = None) -> Stats:
-    """Run one task and write its marker (last). Used by every executor backend."""
-    stats = stage.run_task(task, progress or _queue_progress)
+    """Run one task and write its marker (last). Used by every executor backend. A failed task's
+    temporary files are removed at once (tasks of one process run one after another)."""
+    try:
+        stats = stage.run_task(task, progress or _queue_progress)
+    except BaseException:
+        remove_temporaries_of(stage.output_dir, os.getpid())
+        raise
     write_marker(marker_path(stage.output_dir, stage.name, task.key), stats)
     return stats
 
@@ -164,10 +170,14 @@ class BaseExecutor:
     show_progress: bool = True
 
     def run(self, stage: Stage) -> StageReport:
+        ensure_dir(as_path(stage.output_dir))
+        with output_lock(stage.output_dir, stage.name):
+            return self._run_locked(stage)
+
+    def _run_locked(self, stage: Stage) -> StageReport:
         started = time.perf_counter()
         report = StageReport(stage=stage.name)
-        ensure_dir(as_path(stage.output_dir))
-        remove_stale_temporaries(stage.output_dir)
+        remove_stale_temporaries(stage.output_dir)  # safe: the lock says no other run is writing here
         tasks = stage.plan()
         report.tasks_total = len(tasks)
         finished_shards: set[str] = set()

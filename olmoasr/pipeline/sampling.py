@@ -26,6 +26,7 @@ import orjson
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files
+from olmoasr.io.lock import output_lock
 from olmoasr.io.storage import as_path, check_output_outside_input, ensure_dir, location_str, remove
 from olmoasr.log import warn
 from olmoasr.records.schema import record_duration_s
@@ -219,8 +220,24 @@ def sample_records(
     if not files:
         raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
     check_output_outside_input(input_path, output_dir)
-    remove_stale_temporaries(output_dir)  # shards and manifest a killed run was writing
+    ensure_dir(output_dir)
+    with output_lock(output_dir, "sample"):
+        remove_stale_temporaries(output_dir)  # shards and manifest a killed run was writing
+        return _sample_locked(files, output_dir, hours, count, seed, shard_size, workers, compression, show_progress)
 
+
+def _sample_locked(
+    files: list[str],
+    output_dir: Path,
+    hours: float | None,
+    count: int | None,
+    seed: int,
+    shard_size: int,
+    workers: int | None,
+    compression: str,
+    show_progress: bool,
+) -> SampleResult:
+    """The draw itself, run while this process holds the output folder's lock."""
     request = {
         "inputs": files,
         "seed": seed,

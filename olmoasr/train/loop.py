@@ -391,8 +391,21 @@ def train(config: TrainConfig) -> TrainResult:
     runtime = init_runtime(config.strategy, config.device)
     recipe = TrainingRecipe(config, runtime)
     try:
-        recipe.setup()
-        return recipe.train()
+        with _run_dir_lock(config, runtime):
+            recipe.setup()
+            return recipe.train()
     finally:
         recipe.cleanup()
         shutdown(runtime)
+
+
+def _run_dir_lock(config: TrainConfig, runtime: Runtime):
+    """Rank 0 holds the run folder's lock: a second training into the same folder stops at once."""
+    import contextlib
+
+    from olmoasr.io.lock import output_lock
+
+    if not runtime.is_main:
+        return contextlib.nullcontext()
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    return output_lock(config.run_dir, "train")

@@ -1,0 +1,73 @@
+"""Class 10: two runs into one folder, a failed shard on a full disk, incomplete upstream outputs,
+duplicate ids, unreadable files. One line each, and what is on disk stays consistent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from olmoasr.io.lock import output_lock
+
+from .conftest import expect_one_line, files_under, record
+
+
+def records_dir(tmp_path, n=6):
+    folder = tmp_path / "records"
+    folder.mkdir()
+    lines = [{"id": f"doc{i}", "seg_id": f"seg{i}", "audio_timestamp": "00:00:00,000_00:00:10,000"} for i in range(n)]
+    (folder / "part.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return folder
+
+
+@pytest.mark.parametrize("command", ["sample", "filter", "tag", "train"])
+def test_a_second_run_into_a_busy_folder_is_one_line_and_touches_nothing(tmp_path, cli, command):
+    source = records_dir(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.jsonl").write_text("{}\n")
+    (out / ".keep.jsonl.tmp-1-abcd").write_text("a running writer's temporary")
+    argv = {
+        "sample": ["sample", source, "-o", out, "--count", "2", "-q", "-w", "1"],
+        "filter": ["filter", source, "-o", out, "-q", "-w", "1"],
+        "tag": ["tag", "doc", source, "-o", out, "-q", "-w", "1"],
+        "train": ["train", "--config", "micro", "--data", source, "--out", out, "--device", "cpu"],
+    }[command]
+    before = files_under(out)
+    with output_lock(out, "the first run"):
+        outcome = cli(*argv)
+    lost = {k: v for k, v in files_under(out).items() if k != ".olmoasr/lock"} != {
+        k: v for k, v in before.items() if k != ".olmoasr/lock"
+    }
+    expect_one_line(f"second run into a busy folder: {command}", outcome, naming=out, says="the first run",
+                    data_lost=lost)  # fmt: skip
+
+
+def test_a_failed_task_leaves_no_temporaries_behind(tmp_path):
+    from olmoasr.pipeline.executor import LocalExecutor, ShardTask
+
+    class FillsTheDisk:
+        name = "fills"
+
+        def __init__(self, output_dir):
+            self.output_dir = output_dir
+
+        def plan(self):
+            return [ShardTask("a"), ShardTask("b")]
+
+        def run_task(self, task, progress):
+            from olmoasr.io.jsonl import JsonlWriter
+
+            writer = JsonlWriter(self.output_dir / f"{task.shard}.jsonl")
+            writer.write({"x": 1})  # a temporary exists now; the disk fills before close
+            if task.shard == "b":
+                raise OSError(28, "No space left on device")
+            writer.close()
+            return {"records": 1}
+
+    out = tmp_path / "out"
+    report = LocalExecutor(workers=1, show_progress=False).run(FillsTheDisk(out))
+    left = [name for name in files_under(out) if ".tmp-" in name]
+    handled = len(report.failures) == 1 and "No space left" in report.failures[0][1] and (out / "a.jsonl").exists()
+    record("failed shard on a full disk: temporaries", handled=handled, data_lost=bool(left))
+    assert handled and not left, (report.failures, left)
