@@ -88,6 +88,8 @@ def print_sample(result: Any) -> None:
         f"from {result.input_records:,} records / {result.input_hours:.3f} h into {len(result.shards)} shard(s) "
         f"in {result.output_dir}{state}"
     )
+    if result.duplicate_ids:
+        console.print(f"{result.duplicate_ids:,} candidate record(s) repeated another record's id and were not drawn")
 
 
 def print_tag_percentiles(result: Any) -> None:

@@ -137,6 +137,7 @@ class SampleResult:
     input_hours: float
     shards: list[str]
     malformed_lines: int = 0
+    duplicate_ids: int = 0  # candidates dropped for repeating another record's seg_id/id
     skipped: bool = False
 
 
@@ -147,8 +148,9 @@ def _select(
     bar: _PassProgress,
     hours: float | None = None,
     count: int | None = None,
-) -> tuple[list[Candidate], int, float, int]:
-    """The records with the smallest keys, up to `hours` of audio or `count` records.
+) -> tuple[list[Candidate], int, float, int, int]:
+    """The records with the smallest keys, up to `hours` of audio or `count` records; the last number
+    counts candidates dropped because they repeat another record's id (seg_id, else id).
 
     Pass 1 counts records and seconds; pass 2 keeps only keys under a threshold chosen so that (with a
     margin of many standard deviations) enough candidates pass; if not, the threshold doubles and pass 2
@@ -171,20 +173,32 @@ def _select(
     while True:
         arguments = [(f, i, seed, threshold) for i, f in enumerate(files)]
         found = _map_files(_candidates_below, arguments, pool, bar.start("sample: select", len(files)))
-        candidates = sorted(c for part in found for c in part)
+        candidates, duplicates = _first_of_each_key(sorted(c for part in found for c in part))
         enough = len(candidates) >= target if count is not None else sum(c[3] for c in candidates) >= target
         if threshold >= 1.0 or enough:
             break
         threshold = min(1.0, threshold * 2)
+    if duplicates:
+        warn(f"{duplicates} candidate record(s) repeat the seg_id/id of another record; each id is drawn once")
     if count is not None:
-        return candidates[:count], total_records, total_seconds, malformed
+        return candidates[:count], total_records, total_seconds, malformed, duplicates
     chosen, seconds = [], 0.0
     for candidate in candidates:
         if seconds + candidate[3] > target:
             break
         chosen.append(candidate)
         seconds += candidate[3]
-    return chosen, total_records, total_seconds, malformed
+    return chosen, total_records, total_seconds, malformed, duplicates
+
+
+def _first_of_each_key(candidates: list[Candidate]) -> tuple[list[Candidate], int]:
+    """A record's key comes from its identity, so records sharing an id sit side by side: keep the first."""
+    kept: list[Candidate] = []
+    for candidate in candidates:
+        if kept and kept[-1][0] == candidate[0]:
+            continue
+        kept.append(candidate)
+    return kept, len(candidates) - len(kept)
 
 
 def _describe(records: int, seconds: float) -> str:
@@ -256,7 +270,9 @@ def _sample_locked(
     pool = _file_pool(files, max(1, workers or mp.cpu_count()))
     with _PassProgress(show_progress) as bar:
         try:
-            chosen, in_records, in_seconds, malformed = _select(files, seed, pool, bar, hours=hours, count=count)
+            chosen, in_records, in_seconds, malformed, duplicates = _select(
+                files, seed, pool, bar, hours=hours, count=count
+            )
         finally:
             if pool is not None:
                 pool.shutdown()
@@ -278,6 +294,7 @@ def _sample_locked(
         input_hours=in_seconds / 3600,
         shards=shards,
         malformed_lines=malformed,
+        duplicate_ids=duplicates,
     )
     atomic_write_bytes(
         manifest_path, orjson.dumps({"request": request, "result": asdict(result)}, option=orjson.OPT_INDENT_2)

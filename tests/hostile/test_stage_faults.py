@@ -71,3 +71,22 @@ def test_a_failed_task_leaves_no_temporaries_behind(tmp_path):
     handled = len(report.failures) == 1 and "No space left" in report.failures[0][1] and (out / "a.jsonl").exists()
     record("failed shard on a full disk: temporaries", handled=handled, data_lost=bool(left))
     assert handled and not left, (report.failures, left)
+
+
+def test_duplicate_ids_across_shards_are_drawn_once_and_counted(tmp_path, cli):
+    source = tmp_path / "records"
+    source.mkdir()
+    for shard in ("a", "b"):  # the same ten segments twice, in two shards
+        lines = [{"id": f"doc{i}", "seg_id": f"seg{i}", "audio_timestamp": "00:00:00,000_00:00:10,000"}
+                 for i in range(10)]  # fmt: skip
+        (source / f"{shard}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    outcome = cli("sample", source, "-o", tmp_path / "mix", "--count", "20", "-q", "-w", "1")
+    import gzip
+
+    drawn = [json.loads(line)["seg_id"] for p in sorted((tmp_path / "mix").glob("mix_*.jsonl.gz"))
+             for line in gzip.decompress(p.read_bytes()).decode().splitlines()]  # fmt: skip
+    handled = (outcome.code == 0 and sorted(drawn) == sorted(f"seg{i}" for i in range(10))
+               and "10 candidate record(s) repeated" in outcome.out
+               and len([w for w in outcome.warning_lines if "repeat" in w]) == 1)  # fmt: skip
+    record("duplicate ids across shards: sample", outcome, handled=handled, data_lost=len(drawn) != len(set(drawn)))
+    assert handled, (outcome.out, outcome.err, drawn)
