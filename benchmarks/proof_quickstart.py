@@ -68,7 +68,7 @@ def main() -> None:
 
     from olmoasr.quickstart import data
     from olmoasr.quickstart.layout import STAGE_DIRS
-    from olmoasr.quickstart.runner import EVAL_MAX_TOKENS
+    from olmoasr.quickstart.walk import EVAL_MAX_TOKENS
 
     quickstart, work = Path(args.quickstart), Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

@@ -6,12 +6,6 @@ import sys
 import threading
 
 _lock = threading.Lock()
-_quiet = False
-
-
-def set_quiet(quiet: bool) -> None:
-    global _quiet
-    _quiet = quiet
 
 
 def warn(message: str) -> None:
@@ -26,8 +20,6 @@ def note(message: str) -> None:
 
 
 def _line(label: str, message: str) -> None:
-    if _quiet:
-        return
     line = label + " ".join(str(message).split()) + "\n"
     with _lock:
         sys.stderr.write(line)

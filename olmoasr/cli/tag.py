@@ -29,16 +29,45 @@ tag_app = typer.Typer(
 )
 
 CONFIG_HELP = "Tagging YAML: a path, or a shipped name (main_tagging, main_tagging_seg)."
+FILTER = typer.Option(
+    None,
+    "--filter",
+    help="Also filter in the same pass with this filter YAML (path or shipped name): one read, one write.",
+)
+REJECTS = typer.Option(None, "--rejects", help="With --filter: write dropped records here, with `_drop_reason`.")
+MISSING = typer.Option("drop", "--missing", help="With --filter: a record without a tested field, `drop` or `pass`.")
 
 
 def _run(
-    level: str, input_path: str, output: str, config: str, workers: int | None, quiet: bool, executor=None
+    level: str,
+    input_path: str,
+    output: str,
+    config: str,
+    workers: int | None,
+    quiet: bool,
+    executor=None,
+    filter_config: str | None = None,
+    rejects: str | None = None,
+    missing: str = "drop",
 ) -> None:
-    from olmoasr.cli._tag_filter_tables import print_tag_summary
+    from olmoasr.cli._tag_filter_tables import print_funnel, print_tag_summary
     from olmoasr.pipeline.tagging import run_tagging, summary_path
 
-    result = run_tagging(input_path, output, config, level, workers=workers, show_progress=not quiet, executor=executor)
+    result = run_tagging(
+        input_path,
+        output,
+        config,
+        level,
+        workers=workers,
+        show_progress=not quiet,
+        executor=executor,
+        filter_config=filter_config,
+        missing=missing,
+        rejects_dir=rejects,
+    )
     print_tag_summary(result.summary, result.report, summary_path(output, result.config))
+    if result.funnel is not None:
+        print_funnel(result.funnel, output)
     if not result.ok:
         raise OlmoasrError(f"{len(result.report.failures)} shard(s) failed; fix them and re-run to finish")
 
@@ -54,6 +83,9 @@ def tag_doc(
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,
     gpus_per_task: float = GPUS_PER_TASK,
+    filter_config: str = FILTER,
+    rejects: str = REJECTS,
+    missing: str = MISSING,
 ) -> None:
     """Tag document records: casing, repeating_lines, text_lang, edit_dist, ...
 
@@ -69,6 +101,9 @@ def tag_doc(
         workers,
         quiet,
         executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+        filter_config,
+        rejects,
+        missing,
     )
 
 
@@ -83,14 +118,18 @@ def tag_seg(
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,
     gpus_per_task: float = GPUS_PER_TASK,
+    filter_config: str = FILTER,
+    rejects: str = REJECTS,
+    missing: str = MISSING,
 ) -> None:
     """Tag segment records (from `seg_content` and the aligned machine segment) as `seg_<tag>`.
 
     `edit_dist` is written as `seg_edit_dist`, so the document tags carried in each segment stay intact.
 
     \b
-    Example:
+    Examples:
       olmoasr tag seg segments/ -c main_tagging_seg -o tagged_segments/
+      olmoasr tag seg segments/ -o filtered/ --filter text_heurs_seg_edit_dist_edit_dist   # tag + filter, one pass
     """
     _run(
         "segment",
@@ -100,6 +139,9 @@ def tag_seg(
         workers,
         quiet,
         executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+        filter_config,
+        rejects,
+        missing,
     )
 
 

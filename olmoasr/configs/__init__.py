@@ -1,4 +1,5 @@
-"""Shipped configs (the original's tagging and filtering YAMLs, unchanged), addressable by name.
+"""Shipped configs, the one home of every packaged YAML: `tagging/` and `filtering/` (the original's, unchanged)
+and `train/` (model sizes for `olmoasr train -c NAME`, read by `olmoasr.train.config`).
 
 `resolve_config("text_heurs_seg_edit_dist_edit_dist", "filtering")` finds the packaged file; an existing
 path is used as is. Unknown names fail with one line listing what is available.

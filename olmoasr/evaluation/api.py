@@ -13,7 +13,7 @@ from typing import Any
 from olmoasr.errors import UsageError
 from olmoasr.evaluation.recognizer import DecodeSettings, load_recognizer
 from olmoasr.evaluation.registry import EvalSet, parse_sets
-from olmoasr.evaluation.runner import Recognizer, RunOptions, SetResult, run_set_safely
+from olmoasr.evaluation.run_set import Recognizer, RunOptions, SetResult, run_set_safely
 from olmoasr.evaluation.sources import DataOptions, open_dataset_dir, open_eval_set, open_manifest
 
 

@@ -65,9 +65,18 @@ class Stage(Protocol):
         """Process one task; write its outputs atomically; return additive stats."""
         ...
 
+
+class SplitStage(Stage, Protocol):
+    """A stage that may plan a shard as several parts (`ShardTask.num_parts > 1`) joins them again."""
+
     def merge_parts(self, shard: str, num_parts: int) -> Stats:
-        """Combine the parts of a split shard into the shard's final outputs (only if parts are used)."""
+        """Combine the parts of a split shard into the shard's final outputs; idempotent."""
         ...
+
+
+def resolve_workers(workers: int | None) -> int:
+    """The one rule for a worker count: the number asked for, else one per core."""
+    return max(1, workers or os.cpu_count() or 1)
 
 
 @dataclass
@@ -153,7 +162,10 @@ def _finish_shard_if_complete(stage: Stage, task: ShardTask) -> Stats | None:
     ]
     if not all(p.exists() for p in parts):
         return None
-    stats = stage.merge_parts(task.shard, task.num_parts)
+    merge_parts = getattr(stage, "merge_parts", None)
+    if merge_parts is None:
+        raise TypeError(f"stage {stage.name} planned {task.shard} in parts but has no merge_parts")
+    stats = merge_parts(task.shard, task.num_parts)
     write_marker(marker_path(stage.output_dir, stage.name, task.shard), stats)
     return stats
 
@@ -164,10 +176,12 @@ def _finish_shard_if_complete(stage: Stage, task: ShardTask) -> Stats | None:
 class BaseExecutor:
     """Shared bookkeeping: skip finished tasks, merge stats, finish split shards, record failures.
 
-    Backends implement `_execute(stage, pending, bar, task_done, record_failure)`.
+    Backends implement `_execute(stage, pending, bar, task_done, record_failure)`. `workers` is how many
+    tasks run at once here (stages split big shards only when it exceeds the number of shards).
     """
 
     show_progress: bool = True
+    workers: int = 1
 
     def run(self, stage: Stage) -> StageReport:
         ensure_dir(as_path(stage.output_dir))
@@ -239,7 +253,7 @@ class LocalExecutor(BaseExecutor):
     """Process pool on this machine (`workers=1` runs inline, in this process)."""
 
     def __init__(self, workers: int | None = None, show_progress: bool = True):
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.workers = resolve_workers(workers)
         self.show_progress = show_progress
 
     def _execute(self, stage, pending, bar, task_done, record_failure) -> None:

@@ -3,34 +3,25 @@
 A record is dropped at the first failing step; the step's reason (`casing`, `missing:edit_dist`, ...) is
 counted, and with a rejects directory the record is written there with `_drop_reason` and `_drop_step`.
 The run ends with a funnel like the paper's Fig. 2: records and hours left after each step and the
-percentage of the previous step, printed and written as `filter_funnel.json`.
+percentage of the previous step, printed and written as `filter_funnel.json`. Filtering is one step of
+the record-map stage (`record_map.py`), so it can also run in the same pass as tagging.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter
 from olmoasr.io.storage import AnyPath, absolute, as_path
-from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
+from olmoasr.pipeline.executor import BaseExecutor, ShardTask, StageReport, Stats
 from olmoasr.pipeline.filter_config import MISSING_POLICIES, FilterConfig, FilterStep, load_filter_config
-from olmoasr.pipeline.shard_parts import (
-    iter_task_records,
-    merge_part_files,
-    merged_part_stats,
-    plan_record_tasks,
-    plan_shards,
-    task_output_path,
-)
-from olmoasr.pipeline.tagging import OUTPUT_GZIP_LEVEL, PROGRESS_EVERY, worker_count
+from olmoasr.pipeline.record_map import run_record_steps
 from olmoasr.records.schema import record_duration_s
 
 FUNNEL_FILE = "filter_funnel.json"
@@ -47,92 +38,59 @@ def apply_filters(
     return None
 
 
-@dataclass
-class FilterStage:
-    """Executor stage: one task per input shard; kept records keep the shard's name."""
+class RecordFilter:
+    """One task's filtering: drops a record at its first failing step and counts why (and its hours)."""
 
-    input_path: AnyPath
-    output_dir: AnyPath
+    def __init__(self, steps: tuple[FilterStep, ...], missing: str):
+        self.steps = steps
+        self.missing = missing
+        self.stats: Stats = {}
+
+    def map(self, record: dict[str, Any], where: str) -> dict[str, Any] | None:
+        dropped = apply_filters(record, self.steps, self.missing)
+        if dropped is None:
+            return record
+        index, reason = dropped
+        stats = self.stats
+        for key, value in (
+            (f"drop/{index}/records", 1),
+            (f"drop/{index}/seconds", record_duration_s(record)),
+            (f"reason/{reason}", 1),
+        ):
+            stats[key] = stats.get(key, 0) + value
+        record["_drop_reason"] = reason  # seen only in the rejects directory
+        record["_drop_step"] = index
+        return None
+
+    def finish(self) -> Stats:
+        stats, self.stats = self.stats, {}
+        return stats
+
+
+@dataclass(frozen=True)
+class FilteringStep:
+    """The record-map step of a filter config."""
+
     config: FilterConfig
     missing: str = "drop"
-    rejects_dir: AnyPath | None = None
-    name: str = ""
-    # Ray scheduling hints: one record at a time, streaming.
-    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
-    workers: int = 1
 
     def __post_init__(self) -> None:
-        self.input_path = as_path(self.input_path)
-        self.output_dir = as_path(self.output_dir)
-        self.rejects_dir = as_path(self.rejects_dir) if self.rejects_dir is not None else None
         if self.missing not in MISSING_POLICIES:
             raise UsageError(f"--missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
-        if not self.name:
-            blob = repr((self.config.steps, self.missing, str(self.rejects_dir))).encode()
-            self.name = f"filter-{hashlib.sha1(blob).hexdigest()[:10]}"
 
-    def plan(self) -> list[ShardTask]:
-        return plan_record_tasks(
-            plan_shards(self.input_path, self.output_dir), self.output_dir, self.name, self.workers
-        )
+    @classmethod
+    def from_config(cls, config: str | Path | FilterConfig, missing: str = "drop") -> FilteringStep:
+        return cls(config if isinstance(config, FilterConfig) else load_filter_config(config), missing)
 
-    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
-        steps, missing = self.config.steps, self.missing
-        records = kept = 0
-        seconds_in = seconds_kept = 0.0
-        drops: Stats = {}
-        read_stats = JsonlReadStats()
-        rejects = None
-        if self.rejects_dir is not None:
-            rejects = JsonlWriter(task_output_path(self.rejects_dir, task), compresslevel=OUTPUT_GZIP_LEVEL)
-        try:
-            with JsonlWriter(task_output_path(self.output_dir, task), compresslevel=OUTPUT_GZIP_LEVEL) as out:
-                for _, record in iter_task_records(task, read_stats):
-                    seconds = record_duration_s(record)
-                    records += 1
-                    seconds_in += seconds
-                    dropped = apply_filters(record, steps, missing)
-                    if dropped is None:
-                        out.write(record)
-                        kept += 1
-                        seconds_kept += seconds
-                    else:
-                        index, reason = dropped
-                        for key, value in (
-                            (f"drop/{index}/records", 1),
-                            (f"drop/{index}/seconds", seconds),
-                            (f"reason/{reason}", 1),
-                        ):
-                            drops[key] = drops.get(key, 0) + value
-                        if rejects is not None:
-                            record["_drop_reason"] = reason
-                            record["_drop_step"] = index
-                            rejects.write(record)
-                    if records % PROGRESS_EVERY == 0:
-                        progress(PROGRESS_EVERY)
-            if rejects is not None:
-                rejects.close()
-        except BaseException:
-            if rejects is not None:
-                rejects.abort()
-            raise
-        progress(records % PROGRESS_EVERY)
-        return {
-            "shards": 1,
-            "records": records,
-            "seconds": seconds_in,
-            "kept/records": kept,
-            "kept/seconds": seconds_kept,
-            "malformed_lines": read_stats.malformed,
-            **drops,
-        }
+    @property
+    def name(self) -> str:
+        return f"filter-{hashlib.sha1(repr((self.config.steps, self.missing)).encode()).hexdigest()[:10]}"
 
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:
-        rel = next(t.inputs[1] for t in self.plan() if t.shard == shard)
-        merge_part_files(self.output_dir, rel, num_parts)
-        if self.rejects_dir is not None:
-            merge_part_files(self.rejects_dir, rel, num_parts)
-        return merged_part_stats(self.output_dir, self.name, shard, num_parts)
+    def start(self, task: ShardTask) -> RecordFilter:
+        return RecordFilter(self.config.steps, self.missing)
+
+    def shard_done(self, output_dir: AnyPath, shard: str, stats: Stats) -> None:
+        return None
 
 
 # ------------------------------------------------------------------------------------------- funnel
@@ -189,6 +147,24 @@ def _check_rejects_dir(input_path: AnyPath, output_dir: AnyPath, rejects_dir: An
             raise UsageError(f"{rejects_dir}: the rejects directory must be apart from the {what} directory")
 
 
+def prepare_rejects_dir(input_path: AnyPath, output_dir: AnyPath, rejects_dir: AnyPath | None) -> None:
+    """Check that a rejects directory stands apart, and clear what a killed run left in it."""
+    if rejects_dir is None:
+        return
+    rejects = as_path(rejects_dir)
+    _check_rejects_dir(as_path(input_path), as_path(output_dir), rejects)
+    remove_stale_temporaries(rejects)  # the executor cleans only the output directory
+
+
+def write_funnel(report: StageReport, step: FilteringStep, output_dir: AnyPath) -> dict[str, Any]:
+    """The run's funnel, also written as `filter_funnel.json` in the output directory."""
+    result = funnel(report.stats, step.config)
+    result["missing_policy"] = step.missing
+    result["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
+    atomic_write_bytes(as_path(output_dir) / FUNNEL_FILE, orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return result
+
+
 def filter_records(
     input_path: str | Path,
     output_dir: str | Path,
@@ -197,21 +173,12 @@ def filter_records(
     rejects_dir: str | Path | None = None,
     workers: int | None = None,
     show_progress: bool = True,
-    executor: Any = None,
+    executor: BaseExecutor | None = None,
 ) -> FilterRunSummary:
     """Filter tagged records with a config (name of a shipped one or a path); see the module docstring."""
-    if not isinstance(config, FilterConfig):
-        config = load_filter_config(config)
+    step = FilteringStep.from_config(config, missing)
     rejects = as_path(rejects_dir) if rejects_dir else None
-    if rejects is not None:
-        _check_rejects_dir(as_path(input_path), as_path(output_dir), rejects)
-        remove_stale_temporaries(rejects)  # left by a killed run (the executor cleans the output dir)
-    stage = FilterStage(
-        as_path(input_path), as_path(output_dir), config, missing, rejects, workers=worker_count(workers, executor)
-    )
-    report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
-    result = funnel(report.stats, config)
-    result["missing_policy"] = missing
-    result["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
-    atomic_write_bytes(as_path(output_dir) / FUNNEL_FILE, orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    return FilterRunSummary(report=report, config=config, output_dir=as_path(output_dir), funnel=result)
+    prepare_rejects_dir(input_path, output_dir, rejects)
+    report = run_record_steps(input_path, output_dir, [step], rejects, workers, show_progress, executor)
+    result = write_funnel(report, step, output_dir)
+    return FilterRunSummary(report=report, config=step.config, output_dir=as_path(output_dir), funnel=result)

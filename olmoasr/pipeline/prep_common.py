@@ -4,21 +4,21 @@ Outputs of one shard `S` in a stage's output directory:
 - `S.jsonl.gz`: the records (documents or segments),
 - `S.rejects.tsv`: one line per rejected input (`id`, `path`, `reason`, `message`), only when non-empty,
 - `S.stats.json`: the shard's additive counts.
-A shard split into parts writes each part under `.olmoasr/parts/<stage>/` (hidden: later stages never
-read it) and `merge_parts` concatenates them in part order (gzip members concatenate byte-wise).
+A shard split into parts (`shard_parts.py`) writes each part's three files under
+`.olmoasr/parts/<stage>/`, and `merge_part_outputs` joins them in part order.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from olmoasr.io.atomic import atomic_output, atomic_write_bytes
+from olmoasr.io.atomic import atomic_write_bytes
 from olmoasr.io.storage import remove
-from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path, merge_stats, read_marker
+from olmoasr.pipeline.executor import ShardTask, Stats
+from olmoasr.pipeline.shard_parts import join_files, merge_part_files, merged_part_stats, part_path
 
 RECORDS_SUFFIX = ".jsonl.gz"
 REJECTS_SUFFIX = ".rejects.tsv"
@@ -43,14 +43,15 @@ def shard_outputs(output_dir: Path, shard: str) -> TaskOutputs:
     )
 
 
-def parts_dir(output_dir: Path, stage: str) -> Path:
-    return output_dir / MARKER_DIR / "parts" / stage
-
-
 def task_outputs(output_dir: Path, stage: str, task: ShardTask) -> TaskOutputs:
+    """The files a task writes: the shard's own, or its part's (hidden) for a split shard."""
     if task.num_parts == 1:
         return shard_outputs(output_dir, task.shard)
-    return shard_outputs(parts_dir(output_dir, stage), task.key)
+    records, rejects, stats = (
+        part_path(output_dir, stage, f"{task.shard}{suffix}", task.part, suffix)
+        for suffix in (RECORDS_SUFFIX, REJECTS_SUFFIX, STATS_SUFFIX)
+    )
+    return TaskOutputs(records, rejects, stats)
 
 
 def _tsv_field(value: object) -> str:
@@ -82,45 +83,24 @@ def write_stats(path: Path, stats: Stats) -> None:
     atomic_write_bytes(path, orjson.dumps(dict(sorted(stats.items())), option=orjson.OPT_INDENT_2))
 
 
-def split_ranges(n_items: int, per_part: int) -> list[tuple[int, int]]:
-    """Contiguous [start, stop) ranges of about `per_part` items, equal sizes (so parts finish together)."""
-    if n_items <= per_part:
-        return [(0, n_items)]
-    n_parts = -(-n_items // per_part)
-    bounds = [round(k * n_items / n_parts) for k in range(n_parts + 1)]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
-
-
 def merge_part_outputs(output_dir: Path, stage: str, shard: str, num_parts: int) -> Stats:
-    """Concatenate the parts of `shard` into its final outputs; idempotent (a crash mid-merge is redone).
+    """Join the parts of `shard` into its final outputs; idempotent (a crash mid-merge is redone).
 
     Stats come from the part markers, so a merge re-run after the part files were removed still reports.
+    Rejects files exist only for parts that rejected something; they are joined with one header.
     """
     final = shard_outputs(output_dir, shard)
     parts = [task_outputs(output_dir, stage, ShardTask(shard, (), k, num_parts)) for k in range(num_parts)]
-    stats: Stats = {}
-    for k in range(num_parts):
-        part_stats = read_marker(marker_path(output_dir, stage, ShardTask(shard, (), k, num_parts).key))
-        merge_stats(stats, part_stats or {})
+    stats = merged_part_stats(output_dir, stage, shard, num_parts)
     if all(p.records.exists() for p in parts):
-        with atomic_output(final.records) as tmp, open(tmp, "wb") as out:
-            for part in parts:
-                with part.records.open("rb") as fh:
-                    shutil.copyfileobj(fh, out, 1 << 20)
         rejects = [p.rejects for p in parts if p.rejects.exists()]
         if rejects:
-            with atomic_output(final.rejects) as tmp, open(tmp, "wb") as out:
-                out.write(REJECTS_HEADER.encode())
-                for path in rejects:
-                    with path.open("rb") as fh:
-                        fh.readline()
-                        shutil.copyfileobj(fh, out)
+            join_files(rejects, final.rejects, skip_header=True)
         else:
             remove(final.rejects)
         write_stats(final.stats, stats)
         for part in parts:
-            for path in (part.records, part.rejects, part.stats):
-                remove(path)
-    elif not final.records.exists():
-        raise RuntimeError(f"{shard}: part outputs missing and no merged output; delete its markers and re-run")
+            remove(part.rejects)
+            remove(part.stats)
+    merge_part_files(output_dir, stage, f"{shard}{RECORDS_SUFFIX}", num_parts, RECORDS_SUFFIX)
     return stats

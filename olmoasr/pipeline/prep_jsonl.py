@@ -27,7 +27,8 @@ from olmoasr.io.jsonl import JsonlWriter
 from olmoasr.io.storage import AnyPath, absolute, as_path, is_remote, location_str, remote_files
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
-from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
+from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, task_outputs, write_stats
+from olmoasr.pipeline.shard_parts import split_ranges
 from olmoasr.records.schema import document_record
 from olmoasr.records.transcripts import FORMATS, parse_transcript, read_transcript_text
 

@@ -26,7 +26,6 @@ from olmoasr.io.jsonl import (
     JsonlWriter,
     iter_jsonl,
     jsonl_files,
-    open_text_read,
     strip_jsonl_suffix,
 )
 from olmoasr.io.storage import AnyPath, as_path, check_output_outside_input, is_remote, location_str
@@ -34,7 +33,7 @@ from olmoasr.log import warn
 from olmoasr.pipeline.audio_windows import iter_windows
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, marker_path, run_stage
 from olmoasr.pipeline.machine_alignment import MachineWindow, alignment_fields, machine_windows
-from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, split_ranges, task_outputs, write_stats
+from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, task_outputs, write_stats
 from olmoasr.pipeline.segmenting import (
     DEFAULT_MAX_SEGMENTS,
     MIN_MS,
@@ -43,6 +42,7 @@ from olmoasr.pipeline.segmenting import (
     WindowingStats,
     segment_windows,
 )
+from olmoasr.pipeline.shard_parts import count_records, split_ranges
 from olmoasr.records.schema import DOCUMENT_FIELDS, check_document, segment_record
 from olmoasr.records.segment_store import ContainerWriter, DocumentSpool
 from olmoasr.records.transcripts import format_transcript, karaoke_word_starts, parse_transcript
@@ -75,12 +75,6 @@ class SegmentOptions:
             raise UsageError("docs_per_part must be >= 1")
 
 
-def _count_lines(path: AnyPath) -> int:
-    """Non-blank lines: documents, plus malformed lines (reported by the part that reads them)."""
-    with open_text_read(path) as fh:
-        return sum(1 for raw in fh if raw.strip())
-
-
 @dataclass
 class PrepSegmentStage:
     input_dir: AnyPath
@@ -105,7 +99,7 @@ class PrepSegmentStage:
             if marker_path(self.output_dir, self.name, shard).exists():
                 tasks.append(ShardTask(shard, (location_str(path),)))  # finished: skipped without a scan
                 continue
-            ranges = split_ranges(_count_lines(path), self.options.docs_per_part)
+            ranges = split_ranges(count_records(path), self.options.docs_per_part)
             for k, (lo, hi) in enumerate(ranges):
                 tasks.append(ShardTask(shard, (location_str(path), str(lo), str(hi)), k, len(ranges), float(hi - lo)))
         return tasks
@@ -235,6 +229,8 @@ class DocumentSegmenter:
         for reason, n in transcript.dropped.items():
             self._bump(f"cues_dropped.{reason}", n)
         self._bump("docs")
+        if records:
+            self._bump("docs_with_segments")
         if duration_ms:
             self._bump("hours_in", duration_ms / 3_600_000)
         return records

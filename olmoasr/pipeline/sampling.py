@@ -6,6 +6,12 @@ smallest keys; `--hours H` takes records in key order until the next one would p
 within one segment's duration of H). Memory holds keys of (about) the selected records only, never
 whole records: pass 1 counts records and hours, pass 2 gathers the keys under a threshold, the last pass
 streams the chosen records into `mix_00000.jsonl.gz`, ... (`shard_size` each).
+
+Sampling is the one data stage that does not run on the shard executor (no completion markers, no Ray):
+its passes are global (pass 2's threshold needs every shard's counts, pass 3's output shards mix records
+of every input shard), so there are no independent per-shard tasks to skip or resume. The per-file
+scans of passes 1 and 2 run in a local process pool; a re-run redoes them (they only read), and the
+final shards and `sample_manifest.json` are written atomically, the manifest last.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_file
 from olmoasr.io.lock import output_lock
 from olmoasr.io.storage import as_path, check_output_outside_input, ensure_dir, location_str, remove
 from olmoasr.log import warn
+from olmoasr.pipeline.executor import resolve_workers
 from olmoasr.records.schema import record_duration_s
 
 MANIFEST = "sample_manifest.json"
@@ -267,7 +274,7 @@ def _sample_locked(
         result.skipped = True
         return result
 
-    pool = _file_pool(files, max(1, workers or mp.cpu_count()))
+    pool = _file_pool(files, resolve_workers(workers))
     with _PassProgress(show_progress) as bar:
         try:
             chosen, in_records, in_seconds, malformed, duplicates = _select(

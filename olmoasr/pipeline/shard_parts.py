@@ -1,13 +1,18 @@
-"""Splitting one big JSONL shard into line ranges, so a few huge shards still use every core (tag, filter).
+"""Splitting one shard into parts and joining the parts again: the one implementation every stage uses.
 
-Also: the (shard, input, output name) plan of a folder or file of JSONL shards, shared by tag, filter and
-tag lang.
+A shard's items (non-blank JSONL lines, or raw pairs) are split into contiguous ranges of equal size
+(`split_ranges`), so the parts of a shard finish together. Who decides how many parts:
+- prep stages split every shard into parts of a fixed number of items (`pairs_per_part`, `docs_per_part`):
+  one item costs an audio probe or decode, so even a few shards keep every core busy;
+- record stages (tag, filter, tag lang's writers) split only a big shard, only when there are fewer shards
+  than workers (`plan_record_tasks`): a record costs microseconds, and splitting means counting lines.
+  Their split (line bounds) is saved beside the executor's markers, so a re-run with another worker count
+  finds the same parts and their markers.
 
-A shard of at least `2 * PART_MIN_BYTES` is split only when there are fewer shards than workers. The split
-(line bounds) is decided once and saved next to the executor's markers, so a re-run with another worker
-count finds the same parts and their markers. Each part writes a hidden part file; when all parts are done
-the executor calls `merge_parts`, which joins them in order under the shard's real name (gzip members and
-plain lines by concatenation, zstd by re-encoding), then removes the part files.
+Each part writes its outputs under `<dir>/.olmoasr/parts/<stage>/` (hidden: later stages never read it).
+When every part is done, the executor calls the stage's `merge_parts`, which joins the part files in
+order under the shard's real name (`merge_part_files`: gzip members and plain lines by concatenation,
+zstd by re-encoding) and removes them; the merged shard's stats are the sum of its parts' markers.
 """
 
 from __future__ import annotations
@@ -27,7 +32,25 @@ from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path,
 
 PART_MIN_BYTES = 32 << 20
 MAX_PARTS = 64
-PARTS_DIR = ".parts"
+PARTS_DIR = f"{MARKER_DIR}/parts"
+
+
+# ------------------------------------------------------------------------------------------- planning
+
+
+def split_ranges(n_items: int, per_part: int) -> list[tuple[int, int]]:
+    """Contiguous [start, stop) ranges of at most `per_part` items, equal sizes (so parts finish together)."""
+    if n_items <= per_part:
+        return [(0, n_items)]
+    n_parts = -(-n_items // per_part)
+    bounds = [round(k * n_items / n_parts) for k in range(n_parts + 1)]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def count_records(path: AnyPath) -> int:
+    """Non-blank lines: records plus malformed lines (what `iter_jsonl`'s `first`/`stop` index)."""
+    with open_text_read(path) as fh:
+        return sum(1 for raw in fh if raw.strip())
 
 
 def plan_shards(input_path: AnyPath, output_dir: AnyPath) -> list[tuple[str, str, str]]:
@@ -47,18 +70,12 @@ def plan_shards(input_path: AnyPath, output_dir: AnyPath) -> list[tuple[str, str
     return shards
 
 
-def count_records(path: str | Path) -> int:
-    """Non-blank lines (what `iter_jsonl`'s `first`/`stop` index)."""
-    with open_text_read(path) as fh:
-        return sum(1 for raw in fh if raw.strip())
-
-
-def _split_file(output_dir: Path, stage: str, shard: str) -> Path:
+def _split_file(output_dir: AnyPath, stage: str, shard: str) -> Path:
     return as_path(output_dir) / MARKER_DIR / stage / f"{shard}.split.json"
 
 
 def plan_record_tasks(
-    shards: list[tuple[str, str, str]], output_dir: Path, stage: str, workers: int
+    shards: list[tuple[str, str, str]], output_dir: AnyPath, stage: str, workers: int
 ) -> list[ShardTask]:
     """Tasks for (shard key, input path, output name) triples; inputs = (path, rel[, first, stop]), where
     first/stop index the shard's non-blank lines."""
@@ -74,7 +91,8 @@ def plan_record_tasks(
             parts = min(workers, MAX_PARTS, int(size // PART_MIN_BYTES))
             lines = count_records(path)
             if parts > 1 and lines >= parts:
-                bounds = [lines * k // parts for k in range(parts + 1)]
+                ranges = split_ranges(lines, -(-lines // parts))
+                bounds = [lo for lo, _ in ranges] + [ranges[-1][1]]
                 atomic_write_bytes(split_path, orjson.dumps({"input": path, "bounds": bounds}))
         if bounds is None:
             tasks.append(ShardTask(key, (path, rel), weight=size))
@@ -86,55 +104,73 @@ def plan_record_tasks(
     return tasks
 
 
-def iter_task_records(task: ShardTask, read_stats: JsonlReadStats) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_task_records(
+    task: ShardTask, read_stats: JsonlReadStats, report: bool = True
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """The task's records as (line number, record): the whole shard, or only its range of non-blank lines
     (other parts' lines are skipped unparsed)."""
     if task.num_parts == 1:
-        return iter_jsonl(task.inputs[0], read_stats)
-    return iter_jsonl(task.inputs[0], read_stats, first=int(task.inputs[2]), stop=int(task.inputs[3]))
+        return iter_jsonl(task.inputs[0], read_stats, report=report)
+    return iter_jsonl(task.inputs[0], read_stats, first=int(task.inputs[2]), stop=int(task.inputs[3]), report=report)
 
 
-def part_path(directory: Path, rel: str, part: int) -> Path:
-    stem = strip_jsonl_suffix(rel)
-    return as_path(directory) / PARTS_DIR / f"{stem}.part-{part:04d}{rel[len(stem) :]}"
+# ------------------------------------------------------------------------------------------- part files
 
 
-def task_output_path(directory: Path, task: ShardTask) -> Path:
-    """Where a task writes: the shard's own file, or a hidden part file for a split shard."""
-    rel = task.inputs[1]
-    return as_path(directory) / rel if task.num_parts == 1 else part_path(directory, rel, task.part)
+def part_path(directory: AnyPath, stage: str, rel: str, part: int, suffix: str | None = None) -> Path:
+    """Where part `part` of the output `rel` (a name relative to `directory`, ending in `suffix`; by
+    default its JSONL suffix) is written: `.olmoasr/parts/<stage>/<rel without suffix>.part-NNNN<suffix>`."""
+    stem = strip_jsonl_suffix(rel) if suffix is None else rel.removesuffix(suffix)
+    return as_path(directory) / PARTS_DIR / stage / f"{stem}.part-{part:04d}{rel[len(stem) :]}"
 
 
-def merge_part_files(directory: Path, rel: str, num_parts: int) -> None:
-    """Join the part files of `rel` in order into `directory/rel` (atomic), then remove them. Idempotent: when
-    the parts are gone the merge already happened (the joined file was renamed into place first)."""
-    parts = [part_path(directory, rel, k) for k in range(num_parts)]
+def task_output_path(directory: AnyPath, stage: str, task: ShardTask, rel: str, suffix: str | None = None) -> Path:
+    """Where a task writes the output `rel`: the shard's own file, or a hidden part file of a split shard."""
+    if task.num_parts == 1:
+        return as_path(directory) / rel
+    return part_path(directory, stage, rel, task.part, suffix)
+
+
+def join_files(parts: list[Path], final: Path, skip_header: bool = False) -> None:
+    """Concatenate `parts` in order into `final` (atomic). gzip members and plain lines concatenate into a
+    valid whole; zstd JSONL is re-encoded; with `skip_header`, the first line of every part but the first
+    is dropped (TSV headers)."""
+    if final.name.endswith(".zst"):
+        with JsonlWriter(final) as out:
+            for part in parts:
+                out.write_many(record for _, record in iter_jsonl(part))
+        return
+    with atomic_output(final) as tmp, open(tmp, "wb") as joined:
+        for n, part in enumerate(parts):
+            with part.open("rb") as fh:
+                if skip_header and n > 0:
+                    fh.readline()
+                shutil.copyfileobj(fh, joined, 1 << 20)
+
+
+def merge_part_files(directory: AnyPath, stage: str, rel: str, num_parts: int, suffix: str | None = None) -> None:
+    """Join the part files of `rel` in order into `directory/rel`, then remove them. Idempotent: when the
+    parts are gone the merge already happened (the joined file was renamed into place first)."""
+    parts = [part_path(directory, stage, rel, k, suffix) for k in range(num_parts)]
     final = as_path(directory) / rel
     if not all(p.is_file() for p in parts):
         if final.is_file():
             return
         missing = next(p for p in parts if not p.is_file())
         raise FileNotFoundError(f"{missing}: part output missing; remove the shard's markers and re-run")
-    if rel.endswith(".zst"):
-        with JsonlWriter(final) as out:
-            for part in parts:
-                out.write_many(record for _, record in iter_jsonl(part))
-    else:  # gzip members and plain lines concatenate into a valid whole
-        with atomic_output(final) as tmp, open(tmp, "wb") as joined:
-            for part in parts:
-                with part.open("rb") as fh:
-                    shutil.copyfileobj(fh, joined, 1 << 20)
+    join_files(parts, final)
     for part in parts:
         remove(part)
 
 
-def merged_part_stats(output_dir: Path, stage: str, shard: str, num_parts: int) -> Stats:
-    """The sum of the parts' stats (from their markers), counted as one shard."""
+def merged_part_stats(output_dir: AnyPath, stage: str, shard: str, num_parts: int) -> Stats:
+    """The sum of the parts' stats (from their markers), a split shard counted as one shard."""
     total: Stats = {}
     for k in range(num_parts):
         stats = read_marker(marker_path(output_dir, stage, ShardTask(shard, (), k, num_parts).key))
         if stats is None:
             raise FileNotFoundError(f"{shard} part {k}: no completion marker")
         merge_stats(total, stats)
-    total["shards"] = 1
+    if "shards" in total:
+        total["shards"] = 1
     return total

@@ -3,10 +3,10 @@
 Config: the original's YAML (`name`, `pipeline: [{tag: casing}, ...]`), validated when loaded: an unknown
 tagger, an unknown option or a segment-only tagger in a document run is a `ConfigError` naming the file
 and the key. Output: the same shard names under the output directory with the tags merged into each
-record, `<shard>_stats.json` per shard, and `<config name>_summary.json` for the whole run. Records
-stream through (memory does not grow with the shard), shards run on all cores through the executor (a
-big shard is split into line ranges when there are fewer shards than workers, `shard_parts.py`), and
-finished shards are skipped on re-run.
+record, `<shard>_stats.json` per shard, and `<config name>_summary.json` for the whole run. Tagging is
+one step of the record-map stage (`record_map.py`): records stream through, shards run on all cores
+through the executor, finished shards are skipped on re-run, and a filter config can run in the same
+pass (`run_tagging(..., filter_config=...)`, `olmoasr tag seg --filter`).
 
 At segment level the texts come from `seg_content` (and prep's aligned machine segment), and tags are
 written as `seg_<tag>` so the document tags carried into each segment are never overwritten: the
@@ -17,40 +17,26 @@ filter configs test.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from olmoasr.configs import load_yaml_mapping, resolve_config
 from olmoasr.errors import ConfigError, UsageError
 from olmoasr.io.atomic import atomic_write_bytes
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter
 from olmoasr.io.storage import AnyPath, as_path
 from olmoasr.log import warn
-from olmoasr.pipeline.executor import ShardTask, StageReport, Stats, run_stage
-from olmoasr.pipeline.shard_parts import (
-    iter_task_records,
-    merge_part_files,
-    merged_part_stats,
-    plan_record_tasks,
-    plan_shards,
-    task_output_path,
-)
+from olmoasr.pipeline.executor import BaseExecutor, ShardTask, StageReport, Stats
+from olmoasr.pipeline.record_map import RecordStep, run_record_steps
 from olmoasr.pipeline.taggers import LEVELS, TAGGERS, Level, Tagger
 from olmoasr.pipeline.taggers.context import UnparseableRecord, build_context
 from olmoasr.records.schema import record_duration_s
 
-PROGRESS_EVERY = 2000
 WARNINGS_PER_KIND = 20
-# gzip level of tag/filter outputs (`.jsonl.gz` shards): level 3 compresses a tagged document ~3x faster
-# than the default 6 (it would otherwise cost as much CPU as all the taggers together) for ~10% more bytes.
-OUTPUT_GZIP_LEVEL = 3
 
 # ------------------------------------------------------------------------------------------- config
 
@@ -138,7 +124,8 @@ def load_tagging_config(name_or_path: str | Path, level: Level = "document") -> 
 
 
 class RecordTagger:
-    """Applies a config's taggers to records and keeps the additive statistics of what it saw."""
+    """Applies a config's taggers to records and keeps the additive statistics of what it saw (the
+    record-map stage counts the records and seconds read)."""
 
     def __init__(self, config: TaggingConfig):
         self.config = config
@@ -163,8 +150,6 @@ class RecordTagger:
     def tag(self, record: dict[str, Any], where: str = "<record>") -> dict[str, Any]:
         """Merge the tags into `record` (in place) and return it. Unreadable records are returned untagged."""
         duration = record_duration_s(record)
-        self._add("records", 1)
-        self._add("seconds", duration)
         try:
             ctx = build_context(record, self.config.level, where, duration)
         except UnparseableRecord as err:
@@ -197,6 +182,9 @@ class RecordTagger:
                 self._add(f"tag/{out_field}/sum", value)
         return record
 
+    def map(self, record: dict[str, Any], where: str) -> dict[str, Any]:
+        return self.tag(record, where)
+
     def finish(self) -> Stats:
         for tagger, out_field in zip(self.taggers, self.fields, strict=True):
             for event, n in tagger.events.items():
@@ -212,67 +200,29 @@ def tag_record(record: dict[str, Any], config: TaggingConfig) -> dict[str, Any]:
     return RecordTagger(config).tag(record)
 
 
-# ------------------------------------------------------------------------------------------- stage
+# ------------------------------------------------------------------------------------------- step
 
 
 def shard_stats_path(output_dir: AnyPath, shard_key: str) -> AnyPath:
     return as_path(output_dir) / f"{shard_key}_stats.json"
 
 
-@dataclass
-class TagStage:
-    """Executor stage: one task per input shard (or per line range of a big one); output = same shard name
-    with the tags merged in, plus `<shard>_stats.json`."""
+@dataclass(frozen=True)
+class TaggingStep:
+    """The record-map step of a tagging config; writes `<shard>_stats.json` beside each output shard."""
 
-    input_path: AnyPath
-    output_dir: AnyPath
     config: TaggingConfig
-    name: str = ""
-    # Ray scheduling hints: one record at a time, streaming.
-    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
-    workers: int = 1
 
-    def __post_init__(self) -> None:
-        self.input_path = as_path(self.input_path)
-        self.output_dir = as_path(self.output_dir)
-        if not self.name:
-            self.name = f"tag-{self.config.level}-{self.config.fingerprint()}"
+    @property
+    def name(self) -> str:
+        return f"tag-{self.config.level}-{self.config.fingerprint()}"
 
-    def plan(self) -> list[ShardTask]:
-        return plan_record_tasks(
-            plan_shards(self.input_path, self.output_dir), self.output_dir, self.name, self.workers
-        )
+    def start(self, task: ShardTask) -> RecordTagger:
+        return RecordTagger(self.config)
 
-    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
-        in_path = task.inputs[0]
-        tagger = RecordTagger(self.config)
-        read_stats = JsonlReadStats()
-        pending = 0
-        with JsonlWriter(task_output_path(self.output_dir, task), compresslevel=OUTPUT_GZIP_LEVEL) as out:
-            for line_no, record in iter_task_records(task, read_stats):
-                out.write(tagger.tag(record, f"{in_path}:{line_no}"))
-                pending += 1
-                if pending == PROGRESS_EVERY:
-                    progress(pending)
-                    pending = 0
-        progress(pending)
-        stats = tagger.finish()
-        stats["shards"] = 1
-        stats["malformed_lines"] = read_stats.malformed
-        if task.num_parts == 1:
-            self._write_shard_stats(task.shard, stats)
-        return stats
-
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:
-        rel = next(t.inputs[1] for t in self.plan() if t.shard == shard)
-        merge_part_files(self.output_dir, rel, num_parts)
-        stats = merged_part_stats(self.output_dir, self.name, shard, num_parts)
-        self._write_shard_stats(shard, stats)
-        return stats
-
-    def _write_shard_stats(self, shard: str, stats: Stats) -> None:
+    def shard_done(self, output_dir: AnyPath, shard: str, stats: Stats) -> None:
         atomic_write_bytes(
-            shard_stats_path(self.output_dir, shard),
+            shard_stats_path(output_dir, shard),
             orjson.dumps({"shard": shard, "config": self.config.name, "stats": stats}, option=orjson.OPT_INDENT_2),
         )
 
@@ -288,6 +238,7 @@ class TagRunSummary:
     config: TaggingConfig
     output_dir: Path
     summary: dict[str, Any] = field(default_factory=dict)
+    funnel: dict[str, Any] | None = None  # when a filter config ran in the same pass
 
     @property
     def ok(self) -> bool:
@@ -335,12 +286,6 @@ def _untagged(stats: Stats) -> float:
     return sum(v for k, v in stats.items() if k.startswith("untagged/"))
 
 
-def worker_count(workers: int | None, executor: Any) -> int:
-    if executor is not None:
-        return max(1, getattr(executor, "workers", 1) or 1)
-    return max(1, workers or os.cpu_count() or 1)
-
-
 def summary_path(output_dir: str | Path, config: TaggingConfig) -> Path:
     """`<config name>_summary.json` (the name made safe for a file name)."""
     return as_path(output_dir) / (re.sub(r"[^\w.-]+", "_", config.name) + "_summary.json")
@@ -353,18 +298,38 @@ def run_tagging(
     level: Level,
     workers: int | None = None,
     show_progress: bool = True,
-    executor: Any = None,
+    executor: BaseExecutor | None = None,
+    filter_config: Any = None,
+    missing: str = "drop",
+    rejects_dir: str | Path | None = None,
 ) -> TagRunSummary:
+    """Tag every shard under `input_path` into `output_dir`. With `filter_config` (a `FilterConfig`, a
+    shipped name or a path) the filter runs in the same pass: the output holds the tagged records that
+    pass it, and `filter_funnel.json` is written as by `filter_records`."""
     if not isinstance(config, TaggingConfig):
         config = load_tagging_config(config, level)
     elif config.level != level:
         raise UsageError(f"config {config.name} was loaded for {config.level} level, not {level}")
-    stage = TagStage(as_path(input_path), as_path(output_dir), config, workers=worker_count(workers, executor))
-    report = run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)
+    steps: list[RecordStep] = [TaggingStep(config)]
+    filtering = None
+    if filter_config is not None:
+        from olmoasr.pipeline.filtering import FilteringStep, prepare_rejects_dir
+
+        filtering = FilteringStep.from_config(filter_config, missing)
+        steps.append(filtering)
+        prepare_rejects_dir(input_path, output_dir, rejects_dir)
+    elif rejects_dir is not None:
+        raise UsageError("a rejects directory needs a filter config to run in the same pass")
+    report = run_record_steps(input_path, output_dir, steps, rejects_dir, workers, show_progress, executor)
     summary = summarize_tag_stats(report.stats, config)
     summary["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
     atomic_write_bytes(summary_path(output_dir, config), orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    return TagRunSummary(report=report, config=config, output_dir=as_path(output_dir), summary=summary)
+    result = TagRunSummary(report=report, config=config, output_dir=as_path(output_dir), summary=summary)
+    if filtering is not None:
+        from olmoasr.pipeline.filtering import write_funnel
+
+        result.funnel = write_funnel(report, filtering, output_dir)
+    return result
 
 
 def tag_documents(
@@ -373,10 +338,12 @@ def tag_documents(
     config: str | Path | TaggingConfig = "main_tagging",
     workers: int | None = None,
     show_progress: bool = True,
-    executor: Any = None,
+    executor: BaseExecutor | None = None,
+    **filter_options: Any,
 ) -> TagRunSummary:
-    """Tag document records (`prep jsonl` output): `content`, `mach_content` -> casing, text_lang, ..."""
-    return run_tagging(input_path, output_dir, config, "document", workers, show_progress, executor)
+    """Tag document records (`prep jsonl` output): `content`, `mach_content` -> casing, text_lang, ...
+    `filter_options` (`filter_config`, `missing`, `rejects_dir`) filter in the same pass."""
+    return run_tagging(input_path, output_dir, config, "document", workers, show_progress, executor, **filter_options)
 
 
 def tag_segments(
@@ -385,7 +352,9 @@ def tag_segments(
     config: str | Path | TaggingConfig = "main_tagging_seg",
     workers: int | None = None,
     show_progress: bool = True,
-    executor: Any = None,
+    executor: BaseExecutor | None = None,
+    **filter_options: Any,
 ) -> TagRunSummary:
-    """Tag segment records (`prep segment` output) from `seg_content` and the aligned machine segment."""
-    return run_tagging(input_path, output_dir, config, "segment", workers, show_progress, executor)
+    """Tag segment records (`prep segment` output) from `seg_content` and the aligned machine segment.
+    `filter_options` (`filter_config`, `missing`, `rejects_dir`) filter in the same pass."""
+    return run_tagging(input_path, output_dir, config, "segment", workers, show_progress, executor, **filter_options)

@@ -14,10 +14,10 @@ from olmoasr.lazy import lazy_exports
 _EXPORTS = {
     "STAGE_DIRS": "olmoasr.quickstart.layout",
     "QuickstartError": "olmoasr.quickstart.layout",
-    "DEFAULT_STEPS": "olmoasr.quickstart.runner",
-    "QuickstartSummary": "olmoasr.quickstart.runner",
-    "StageOutcome": "olmoasr.quickstart.runner",
-    "run_quickstart": "olmoasr.quickstart.runner",
+    "DEFAULT_STEPS": "olmoasr.quickstart.walk",
+    "QuickstartSummary": "olmoasr.quickstart.walk",
+    "StageOutcome": "olmoasr.quickstart.walk",
+    "run_quickstart": "olmoasr.quickstart.walk",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,52 +1,46 @@
-"""What the quickstart shows at the end, read back from the stages' own outputs: the data funnel (pairs,
-segments and hours after each filter step, like the paper's Fig. 2), the loss curve (PNG + a text
-sparkline), the before/after eval table and the transcript."""
+"""What the quickstart shows at the end, from the stage reports and the stages' outputs: the data funnel
+(pairs, segments and hours after each filter step, like the paper's Fig. 2), the loss curve (PNG + a text
+sparkline, from the trainer's metrics.jsonl), the before/after eval table and the transcript."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from olmoasr.io.jsonl import iter_jsonl, jsonl_files
-from olmoasr.records.schema import record_duration_s
 
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def _records(directory: Path):
-    for path in jsonl_files(directory):
-        for _, record in iter_jsonl(path):
-            yield record
-
-
 def funnel_rows(
-    sample_info: dict[str, Any], docs_dir: Path, segments_dir: Path, filter_input: Path, filtered_dir: Path,
-    rejects_dir: Path,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """One row per stage / filter step: pairs (documents), segments, hours, % of the previous row's hours."""
+    sample_info: dict[str, Any], reports: dict[str, dict[str, Any]], filtered_dir: Path, rejects_dir: Path
+) -> list[dict[str, Any]]:
+    """One row per stage / filter step: pairs (documents), segments, hours, % of the previous row's hours.
+
+    Counts and hours come from the stage reports (prep stats, the filter's funnel). Which pairs are left
+    after each filter step is per record, so that column is counted from the filter's own outputs: the
+    kept records and the rejects (with the step that dropped each).
+    """
     rows = [{"step": "sample shard (raw pairs)", "pairs": sample_info["pairs"], "segments": None,
              "hours": sample_info["hours"]}]  # fmt: skip
-    docs = list(_records(docs_dir))
-    rows.append({"step": "prep jsonl (readable pairs)", "pairs": len(docs), "segments": None,
-                 "hours": sum(record_duration_s(d) for d in docs) / 3600})  # fmt: skip
-    segments = [(r.get("id"), record_duration_s(r)) for r in _records(filter_input)]
-    seg_ids = {r.get("id") for r in _records(segments_dir)}
-    rows.append({"step": "prep segment (30 s windows)", "pairs": len(seg_ids), "segments": len(segments),
-                 "hours": sum(s for _, s in segments) / 3600})  # fmt: skip
-    funnel = orjson.loads((filtered_dir / "filter_funnel.json").read_bytes())
-    dropped_at: dict[int, list[tuple[str, float]]] = {}
-    for record in _records(rejects_dir):
-        dropped_at.setdefault(int(record.get("_drop_step", -1)), []).append(
-            (record.get("id"), record_duration_s(record))
-        )
-    remaining: dict[str, int] = {}
-    for doc_id, _ in segments:
-        remaining[doc_id] = remaining.get(doc_id, 0) + 1
+    docs = reports["prep_jsonl"]["stats"]
+    rows.append({"step": "prep jsonl (readable pairs)", "pairs": int(docs.get("docs", 0)), "segments": None,
+                 "hours": float(docs.get("hours_in", 0.0))})  # fmt: skip
+    funnel = reports["filter"]["funnel"]
+    segmented = reports["prep_segment"]["stats"]
+    rows.append({"step": "prep segment (30 s windows)", "pairs": int(segmented.get("docs_with_segments", 0)),
+                 "segments": int(funnel["input"]["records"]), "hours": float(funnel["input"]["hours"])})  # fmt: skip
+    remaining: dict[str, int] = {}  # document -> its segments still in after the steps so far
+    dropped_at: dict[int, list[str]] = {}
+    for directory in (filtered_dir, rejects_dir):
+        for path in jsonl_files(directory):
+            for _, record in iter_jsonl(path):
+                doc_id = str(record.get("id"))
+                remaining[doc_id] = remaining.get(doc_id, 0) + 1
+                if directory == rejects_dir:
+                    dropped_at.setdefault(int(record.get("_drop_step", -1)), []).append(doc_id)
     for index, step in enumerate(funnel["steps"][1:]):
-        for doc_id, _ in dropped_at.get(index, []):
+        for doc_id in dropped_at.get(index, []):
             remaining[doc_id] -= 1
         rows.append({"step": f"filter {step['step']}", "pairs": sum(1 for n in remaining.values() if n > 0),
                      "segments": int(step["records"]), "hours": float(step["hours"])})  # fmt: skip
@@ -126,31 +120,6 @@ def plot_loss(points: list[tuple[int, float]], path: Path, title: str) -> Path |
 
 
 # ------------------------------------------------------------------------------------------- eval
-
-
-def read_eval(results_dir: Path) -> dict[str, Any] | None:
-    """The held-out set's result from `olmoasr eval`'s results.json (None when missing)."""
-    path = results_dir / "results.json"
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    sets = data.get("sets") or []
-    if not sets:
-        return None
-    result = sets[0]
-    return {
-        "model": data.get("model"),
-        "wer": result.get("wer"),
-        "ci_low": result.get("ci_low"),
-        "ci_high": result.get("ci_high"),
-        "substitutions": result.get("substitutions"),
-        "deletions": result.get("deletions"),
-        "insertions": result.get("insertions"),
-        "reference_words": result.get("reference_words"),
-        "scored": result.get("scored"),
-        "rtfx": result.get("rtfx"),
-        "status": result.get("status"),
-    }
 
 
 def eval_table(before: dict[str, Any] | None, after: dict[str, Any] | None, title: str):

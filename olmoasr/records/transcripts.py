@@ -51,10 +51,6 @@ class Transcript:
     fmt: str  # "srt" | "vtt"
     dropped: dict[str, int] = field(default_factory=dict)  # cues dropped, by reason
 
-    @property
-    def num_dropped(self) -> int:
-        return sum(self.dropped.values())
-
 
 # ------------------------------------------------------------------------------------------- format
 

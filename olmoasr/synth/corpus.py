@@ -79,9 +79,6 @@ class CorpusStage:
             return self._run_train_shard(task.shard, progress)
         return self._run_eval_part(task.shard, progress)
 
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:
-        raise AssertionError("corpus tasks are never split")
-
     def _run_train_shard(self, shard: str, progress: ProgressFn) -> Stats:
         stats: Stats = {"train_pairs": 0, "train_utterances": 0, "train_seconds": 0.0}
         for spec in self.train_shards[shard]:

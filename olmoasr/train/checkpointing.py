@@ -62,7 +62,8 @@ def _is_complete(path: Path) -> bool:
     return path.is_dir() and not path.name.startswith(TMP_PREFIX) and (path / META).is_file()
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> CheckpointInfo:
+def checkpoint_info(path: str | os.PathLike[str]) -> CheckpointInfo:
+    """The step, kind and metadata of a complete training checkpoint directory (its `meta.json`)."""
     path = Path(path)
     if not _is_complete(path):
         raise UsageError(f"{path}: not a complete checkpoint directory (no {META})")
@@ -90,7 +91,7 @@ def damage(info: CheckpointInfo) -> str | None:
 
 def verified_checkpoint(path: str | os.PathLike[str]) -> CheckpointInfo:
     """A checkpoint named by the user (`--resume DIR`): complete and undamaged, or one clear error."""
-    info = read_checkpoint(path)
+    info = checkpoint_info(path)
     problem = damage(info)
     if problem:
         raise UsageError(f"{info.path}: damaged checkpoint, {problem}")
@@ -130,7 +131,7 @@ def list_checkpoints(ckpt_dir: str | os.PathLike[str]) -> list[CheckpointInfo]:
     for child in root.iterdir():
         if _is_complete(child):
             try:
-                found.append(read_checkpoint(child))
+                found.append(checkpoint_info(child))
             except (ValueError, KeyError, UsageError):
                 continue
     return sorted(found, key=lambda c: (c.step, c.kind != "step"))
@@ -335,12 +336,18 @@ def full_state_dict(model: nn.Module, runtime: Runtime) -> dict[str, torch.Tenso
     return {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).clone() for k, v in sd.items()}
 
 
-def export_inference(state_dict: dict[str, torch.Tensor], dims: Any, path: Path) -> Path:
-    """Write the release format atomically (rank 0 only)."""
+def export_inference(
+    state_dict: dict[str, torch.Tensor], dims: Any, path: Path, alignment_heads: list[list[int]] | None = None
+) -> Path:
+    """Write the release format atomically (rank 0 only), with the word-timestamp alignment heads
+    (`[[layer, head], ...]`) as `save_model` writes them."""
     dims_dict = dataclasses.asdict(dims) if dataclasses.is_dataclass(dims) else dict(dims)
+    payload: dict[str, Any] = {"dims": dims_dict, "model_state_dict": state_dict}
+    if alignment_heads is not None:
+        payload["alignment_heads"] = alignment_heads
     try:
         with atomic_output(path) as tmp:
-            torch.save({"dims": dims_dict, "model_state_dict": state_dict}, tmp)
+            torch.save(payload, tmp)
     except (OSError, RuntimeError) as err:
         raise CheckpointWriteError(f"{path}: could not write ({_write_failure(err, path.parent)})") from None
     return path

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from olmoasr.configs import CONFIG_ROOT
 from olmoasr.errors import ConfigError, brief
 from olmoasr.io.safe_yaml import load_text, read_yaml
 
-CONFIG_DIR = Path(__file__).parent / "configs"
+CONFIG_DIR = CONFIG_ROOT / "train"
 PRECISIONS = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
               "bfloat16": "bfloat16", "bf16": "bfloat16"}  # fmt: skip
 STRATEGIES = ("auto", "ddp", "fsdp")

@@ -21,10 +21,11 @@ import yaml
 
 from olmoasr.errors import OlmoasrError
 from olmoasr.log import note, warn
+from olmoasr.model.dims import MULTILINGUAL_VOCAB
 from olmoasr.train import checkpointing as ckpt
 from olmoasr.train.config import TrainConfig
 from olmoasr.train.data import IGNORE_INDEX, StreamSpec, find_data_files, make_loader
-from olmoasr.train.evaluation import Evaluator
+from olmoasr.train.heldout import Evaluator, window_samples
 from olmoasr.train.metrics import MetricsLogger, teacher_forced_texts, teacher_forced_wer, train_flops
 from olmoasr.train.parallel import (
     LossScaler,
@@ -80,11 +81,6 @@ def build_model(config: TrainConfig):
     model = Whisper(dims)
     init_fan_in_gaussian_(model)
     return model, dims
-
-
-def window_samples(dims) -> int:
-    """Audio samples the encoder sees: 2 mel frames (hop 160) per audio position, 480 000 = 30 s."""
-    return dims.n_audio_ctx * 2 * 160
 
 
 def lr_factor(step: int, warmup: int, total: int) -> float:
@@ -157,7 +153,7 @@ class TrainingRecipe:
         self.evaluator = Evaluator(cfg, self.dims, rt) if (cfg.run_eval or cfg.run_val) else None
         from olmoasr.model.tokenizer import get_tokenizer
 
-        self.tokenizer = get_tokenizer(multilingual=self.dims.n_vocab >= 51865)
+        self.tokenizer = get_tokenizer(multilingual=self.dims.n_vocab >= MULTILINGUAL_VOCAB)
         # 30 s for every real variant; micro test models may use a shorter encoder context
         self.window_samples = window_samples(self.dims)
         if rt.is_main:
@@ -293,7 +289,9 @@ class TrainingRecipe:
             self.logger.log(record, console=do_eval, wandb=to_wandb)
             if do_eval and (self.best_eval_wer is None or outcome.wer < self.best_eval_wer):
                 self.best_eval_wer = outcome.wer
-                ckpt.export_inference(outcome.state_dict, self.dims, cfg.run_dir / "best_eval.pt")
+                ckpt.export_inference(
+                    outcome.state_dict, self.dims, cfg.run_dir / "best_eval.pt", self.alignment_heads()
+                )
                 (cfg.run_dir / "best_eval.json").write_text(f'{{"step": {self.step}, "wer": {outcome.wer}}}\n')
         self.best_eval_wer = _broadcast_float(self.best_eval_wer, self.rt)
 
@@ -316,10 +314,14 @@ class TrainingRecipe:
         return ckpt.save_checkpoint(cfg.checkpoint_dir, self.step, self.model, self.optimizer, rt, state,
                                     kind=kind, keep_last=cfg.keep_last)  # fmt: skip
 
+    def alignment_heads(self) -> list[list[int]]:
+        """The network's word-timestamp heads (`--init-from`'s, or the default last-half heads)."""
+        return unwrap(self.model).alignment_heads.nonzero().tolist()
+
     def export(self, path: Path) -> str | None:
         state_dict = ckpt.full_state_dict(self.model, self.rt)
         if state_dict is not None:
-            ckpt.export_inference(state_dict, self.dims, path)
+            ckpt.export_inference(state_dict, self.dims, path, self.alignment_heads())
         barrier(self.rt)
         return str(path)
 

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from olmoasr.evaluation.api import EvalReport
 from olmoasr.evaluation.report import model_labels, results_table, wer_axis_top, wer_figure
-from olmoasr.evaluation.runner import SetResult
+from olmoasr.evaluation.run_set import SetResult
 
 SETS = [("librispeech_clean", 5.1, 4.8, 5.4, 2620), ("librispeech_other", 12.3, 11.7, 12.9, 2939),
         ("tedlium", 6.2, 5.5, 7.0, 1155)]  # fmt: skip

@@ -45,7 +45,7 @@ def test_without_weights_one_line_says_how_to_get_a_model(tmp_path, monkeypatch,
 
 
 def test_quickstart_falls_back_to_a_micro_model_without_weights(monkeypatch):
-    from olmoasr.quickstart.runner import _resolve_mode
+    from olmoasr.quickstart.walk import _resolve_mode
 
     monkeypatch.setattr(hub, "offline_model_path", lambda: None)
     mode, base, line = _resolve_mode(micro=False, base_model=None)
@@ -53,7 +53,7 @@ def test_quickstart_falls_back_to_a_micro_model_without_weights(monkeypatch):
 
 
 def test_quickstart_fine_tunes_the_installed_tiny_en():
-    from olmoasr.quickstart.runner import _resolve_mode
+    from olmoasr.quickstart.walk import _resolve_mode
 
     _offline_weights()
     mode, base, line = _resolve_mode(micro=False, base_model=None)

@@ -7,10 +7,16 @@ import pytest
 from olmoasr.pipeline import shard_parts
 from olmoasr.pipeline.executor import LocalExecutor
 from olmoasr.pipeline.filter_config import load_filter_config
-from olmoasr.pipeline.filtering import FilterStage
-from olmoasr.pipeline.tagging import TagStage, load_tagging_config
+from olmoasr.pipeline.filtering import FilteringStep
+from olmoasr.pipeline.record_map import RecordMapStage
+from olmoasr.pipeline.tagging import TaggingStep, load_tagging_config
 
 from ._records import doc, read_shard, seg, vtt, write_shard
+
+
+def record_stage(src, out, step, workers, rejects_dir=None):
+    shards = tuple(shard_parts.plan_shards(src, out))
+    return RecordMapStage(shards, out, (step,), rejects_dir=rejects_dir, workers=workers)
 
 
 @pytest.fixture
@@ -27,8 +33,8 @@ def test_split_tagging_equals_one_task(tmp_path, small_parts, suffix):
         if suffix == ".jsonl":
             fh.write(b"{oops\n")
     config = load_tagging_config("main_tagging")
-    whole = TagStage(src, tmp_path / "whole", config, workers=1)
-    split = TagStage(src, tmp_path / "split", config, workers=4)
+    whole = record_stage(src, tmp_path / "whole", TaggingStep(config), workers=1)
+    split = record_stage(src, tmp_path / "split", TaggingStep(config), workers=4)
     tasks = split.plan()
     assert [t.num_parts for t in tasks] == [4, 4, 4, 4]
     first = LocalExecutor(workers=1, show_progress=False).run(whole)
@@ -42,7 +48,9 @@ def test_split_tagging_equals_one_task(tmp_path, small_parts, suffix):
     assert not list((tmp_path / "split" / shard_parts.PARTS_DIR).rglob("*.part-*"))
     assert (tmp_path / "split" / "big_stats.json").is_file()
     # the saved split is reused whatever the worker count of a re-run, and everything is skipped
-    again = LocalExecutor(workers=1, show_progress=False).run(TagStage(src, tmp_path / "split", config, workers=1))
+    again = LocalExecutor(workers=1, show_progress=False).run(
+        record_stage(src, tmp_path / "split", TaggingStep(config), workers=1)
+    )
     assert again.tasks_run == 0 and again.tasks_skipped == 4
 
 
@@ -50,8 +58,8 @@ def test_split_filter_with_rejects_and_an_interrupted_merge(tmp_path, small_part
     records = [seg(f"v_{i}", "Hello there.", audio_lang="en", text_lang="en" if i % 3 else "fr") for i in range(60)]
     src = tmp_path / "segs"
     write_shard(src / "s.jsonl.gz", records)
-    config = load_filter_config("lang_align")
-    stage = FilterStage(src, tmp_path / "kept", config, rejects_dir=tmp_path / "rej", workers=3)
+    step = FilteringStep(load_filter_config("lang_align"))
+    stage = record_stage(src, tmp_path / "kept", step, workers=3, rejects_dir=tmp_path / "rej")
     assert len(stage.plan()) == 3
     report = LocalExecutor(workers=1, show_progress=False).run(stage)
     assert report.ok and report.stats["records"] == 60 and report.stats["kept/records"] == 40

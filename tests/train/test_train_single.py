@@ -42,9 +42,10 @@ def test_golden_losses_learning_and_export(mix16, tmp_path):
     from olmoasr.model.checkpoints import load_model
 
     payload = torch.load(result.export, weights_only=True)
-    assert set(payload) == {"dims", "model_state_dict"} and payload["dims"]["n_audio_state"] == 64
+    assert set(payload) == {"dims", "model_state_dict", "alignment_heads"} and payload["dims"]["n_audio_state"] == 64
     model = load_model(result.export, device="cpu")
     assert model.dims.n_text_layer == 2
+    assert payload["alignment_heads"] == model.alignment_heads.nonzero().tolist() != []
 
 
 def test_initial_loss_is_near_ln_vocab_with_fan_in_init():
@@ -151,6 +152,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(mix16, tmp_pat
 
 def test_fine_tune_from_export_and_eval_in_the_loop(mix16, tmp_path):
     base = train(load_config("micro", micro_overrides(mix16, tmp_path / "base", train_steps=2)))
+    payload = torch.load(base.export, weights_only=True)
+    torch.save({**payload, "alignment_heads": [[1, 0]]}, base.export)  # heads of a released model travel on
     tuned = train(load_config("micro", micro_overrides(
         mix16, tmp_path / "tuned", train_steps=2, init_from=base.export, run_eval=True, eval_data=str(mix16),
         eval_freq=2, eval_max_samples=4, eval_batch_size=4, eval_sample_len=8, run_val=True, val_freq=1)))  # fmt: skip
@@ -158,6 +161,8 @@ def test_fine_tune_from_export_and_eval_in_the_loop(mix16, tmp_path):
     evals = [r for r in metrics(tmp_path / "tuned") if r["kind"] == "eval"]
     assert [r["step"] for r in evals] == [1, 2] and "val/loss" in evals[0] and "eval/wer" in evals[1]
     assert (tmp_path / "tuned" / "best_eval.pt").exists()
+    for exported in (tuned.export, tmp_path / "tuned" / "best_eval.pt"):
+        assert torch.load(exported, weights_only=True)["alignment_heads"] == [[1, 0]]
     assert tuned.best_eval_wer == pytest.approx(evals[1]["eval/wer"])
 
 

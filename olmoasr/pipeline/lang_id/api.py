@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,16 +12,16 @@ import orjson
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes
 from olmoasr.io.storage import absolute, as_path
-from olmoasr.pipeline.executor import StageReport, Stats, run_stage
+from olmoasr.pipeline.executor import StageReport, Stats, resolve_workers, run_stage
 from olmoasr.pipeline.lang_id.backends import BACKENDS, LanguageClassifier, resolve_device, resolve_model
 from olmoasr.pipeline.lang_id.stages import (
     ClassifyStage,
-    DocsStage,
-    WriteStage,
+    docs_stage,
     forget_votes_of_other_settings,
     merge_votes,
     plan_shard_files,
     write_audio_lang_map,
+    write_stage,
     write_winners,
 )
 
@@ -83,7 +82,7 @@ class AudioLangReport:
 def _default_workers(device: str, shards: int) -> int:
     if device.startswith("cuda"):
         return 1  # one process feeds the GPU; audio decoding runs in its loader threads
-    return max(1, min(os.cpu_count() or 1, shards))
+    return min(resolve_workers(None), max(1, shards))
 
 
 def tag_audio_language(
@@ -142,14 +141,14 @@ def tag_audio_language(
     winners = votes.winners()
     write_winners(output_dir, finished, winners)
     map_path = write_audio_lang_map(output_dir, winners, as_path(docs_output_dir) if docs_output_dir else None)
-    write_workers = options.workers or max(1, min(os.cpu_count() or 1, len(finished), 8))
+    write_workers = options.workers or min(resolve_workers(None), max(1, len(finished)), 8)
     reports = [classify_report]
     if finished:
-        write = WriteStage(tuple(finished), output_dir)
+        write = write_stage(tuple(finished), output_dir, write_workers)
         reports.append(run_stage(write, workers=write_workers, show_progress=show_progress, executor=executor))
     if doc_shards:
-        docs_stage = DocsStage(doc_shards, as_path(docs_output_dir), map_path)
-        reports.append(run_stage(docs_stage, workers=write_workers, show_progress=show_progress, executor=executor))
+        docs = docs_stage(doc_shards, as_path(docs_output_dir), map_path, write_workers)
+        reports.append(run_stage(docs, workers=write_workers, show_progress=show_progress, executor=executor))
 
     summary = summarize(
         classify_report.stats,

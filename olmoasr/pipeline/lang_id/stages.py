@@ -20,20 +20,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import orjson
 
 from olmoasr.errors import OlmoasrError
 from olmoasr.io.atomic import atomic_write_bytes
-from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl
+from olmoasr.io.jsonl import JsonlReadStats, iter_jsonl
 from olmoasr.io.storage import AnyPath, as_path, remove
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path
 from olmoasr.pipeline.lang_id.backends import LanguageClassifier, Prediction, get_classifier
 from olmoasr.pipeline.lang_id.segments import has_speech, load_segment_waveform
 from olmoasr.pipeline.lang_id.votes import DocumentVotes
+from olmoasr.pipeline.record_map import RecordMapStage
 from olmoasr.pipeline.shard_parts import plan_shards
 
 STATE_DIR = f"{MARKER_DIR}/tag_lang"
@@ -213,9 +214,6 @@ class ClassifyStage:
             _add(stats, "audio_seconds_classified", len(waves[i]) / SAMPLE_RATE)
             _add(stats, f"segment_lang/{prediction.language}")
 
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
-        raise RuntimeError("tag lang tasks are not split into parts")
-
 
 def settings_path(output_dir: Path) -> Path:
     return as_path(output_dir) / STATE_DIR / "classify_settings.json"
@@ -293,57 +291,42 @@ def write_audio_lang_map(output_dir: Path, winners: dict[str, str | None], docs_
 # ------------------------------------------------------------------------------------------- 3. write
 
 
-def _write_with_lang(
-    in_path: str,
-    out_path: Path,
-    lookup: Callable[[Any], tuple[str | None, str]],
-    progress: Callable[[int], None],
-    report_bad_lines: bool = True,
-) -> Stats:
-    stats: Stats = {}
-    read_stats = JsonlReadStats()
-    count = 0
-    with JsonlWriter(out_path) as out:
-        for _, record in iter_jsonl(in_path, read_stats, report=report_bad_lines):
-            language, outcome = lookup(record.get("id"))
-            record["audio_lang"] = language
-            out.write(record)
-            _add(stats, "records")
-            _add(stats, f"records_{outcome}")
-            count += 1
-            if count == PROGRESS_EVERY:
-                progress(count)
-                count = 0
-    progress(count)
-    stats["malformed_lines"] = read_stats.malformed
-    return stats
+class AudioLangWriter:
+    """One task's `audio_lang` writer: the language of the record's document, and counts by outcome."""
+
+    def __init__(self, lookup: Callable[[Any], tuple[str | None, str]]):
+        self.lookup = lookup
+        self.stats: Stats = {}
+
+    def map(self, record: dict[str, Any], where: str) -> dict[str, Any]:
+        language, outcome = self.lookup(record.get("id"))
+        record["audio_lang"] = language
+        _add(self.stats, f"records_{outcome}")
+        return record
+
+    def finish(self) -> Stats:
+        stats, self.stats = self.stats, {}
+        return stats
 
 
-@dataclass
-class WriteStage:
-    shards: tuple[ShardFile, ...]
-    output_dir: Path
+@dataclass(frozen=True)
+class SegmentLangStep:
+    """Record-map step: `audio_lang` into segment records from their shard's winners (pass 2's output)."""
+
+    state_dir: Path  # the segment run's output directory, which holds `.olmoasr/tag_lang/winners/`
     name: str = WRITE_STAGE
-    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
 
-    def plan(self) -> list[ShardTask]:
-        return _tasks(self.shards)
-
-    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
-        in_path, rel = task.inputs
-        winners = orjson.loads(winners_path(self.output_dir, task.shard).read_bytes())
+    def start(self, task: ShardTask) -> AudioLangWriter:
+        winners = orjson.loads(winners_path(self.state_dir, task.shard).read_bytes())
 
         def lookup(doc_id: Any) -> tuple[str | None, str]:
             language = winners.get(doc_id) if isinstance(doc_id, str) else None
             return language, "with_audio_lang" if language is not None else "without_audio_lang"
 
-        # The classify pass already reported this shard's malformed lines.
-        stats = _write_with_lang(in_path, as_path(self.output_dir) / rel, lookup, progress, report_bad_lines=False)
-        stats["segment_shards_written"] = 1
-        return stats
+        return AudioLangWriter(lookup)
 
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
-        raise RuntimeError("tag lang tasks are not split into parts")
+    def shard_done(self, output_dir: AnyPath, shard: str, stats: Stats) -> None:
+        return None
 
 
 _MAPS: dict[str, dict[str, str | None]] = {}
@@ -358,21 +341,14 @@ def _load_map(path: AnyPath) -> dict[str, str | None]:
     return _MAPS[key]
 
 
-@dataclass
-class DocsStage:
-    """Adds `audio_lang` to document records from the global map of the segment run."""
+@dataclass(frozen=True)
+class DocumentLangStep:
+    """Record-map step: `audio_lang` into document records from the global map of the segment run."""
 
-    shards: tuple[ShardFile, ...]
-    output_dir: Path
     map_path: Path
     name: str = DOCS_STAGE
-    resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 1 << 30}  # holds the id -> language map
 
-    def plan(self) -> list[ShardTask]:
-        return _tasks(self.shards)
-
-    def run_task(self, task: ShardTask, progress: Callable[[int], None]) -> Stats:
-        in_path, rel = task.inputs
+    def start(self, task: ShardTask) -> AudioLangWriter:
         mapping = _load_map(as_path(self.map_path))
 
         def lookup(doc_id: Any) -> tuple[str | None, str]:
@@ -381,9 +357,21 @@ class DocsStage:
             language = mapping[doc_id]
             return language, "with_audio_lang" if language is not None else "without_audio_lang"
 
-        stats = _write_with_lang(in_path, as_path(self.output_dir) / rel, lookup, progress)
-        stats["document_shards_written"] = 1
-        return stats
+        return AudioLangWriter(lookup)
 
-    def merge_parts(self, shard: str, num_parts: int) -> Stats:  # pragma: no cover - tasks are never split
-        raise RuntimeError("tag lang tasks are not split into parts")
+    def shard_done(self, output_dir: AnyPath, shard: str, stats: Stats) -> None:
+        return None
+
+
+def write_stage(shards: tuple[ShardFile, ...], output_dir: Path, workers: int) -> RecordMapStage:
+    """Pass 3: the finished segment shards again, with `audio_lang`. The classify pass already reported
+    their malformed lines."""
+    plans = tuple((s.key, s.path, s.rel) for s in shards)
+    return RecordMapStage(plans, output_dir, (SegmentLangStep(output_dir),), workers=workers, report_bad_lines=False)
+
+
+def docs_stage(shards: tuple[ShardFile, ...], output_dir: Path, map_path: Path, workers: int) -> RecordMapStage:
+    """Document records with `audio_lang`; each task holds the whole id -> language map."""
+    plans = tuple((s.key, s.path, s.rel) for s in shards)
+    resources = {"num_cpus": 1, "memory": 1 << 30}
+    return RecordMapStage(plans, output_dir, (DocumentLangStep(map_path),), workers=workers, resources=resources)

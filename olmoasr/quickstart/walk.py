@@ -1,10 +1,12 @@
-"""`run_quickstart`: the whole olmoasr walk on the built-in sample shard, one real command per stage.
+"""`run_quickstart`: the whole olmoasr walk on the built-in sample shard, one library call per stage.
 
-Each stage is the `olmoasr ...` command a user would type, printed first and then run in this process
-through the same Typer app the console script uses (so the printed line and what ran cannot differ).
-Three steps have no command of their own and are plain library calls: extracting the sample shard,
-writing the held-out eval manifest, and saving a micro model's initial weights for the "before" eval.
+Each stage calls the library function its `olmoasr ...` command calls, with the same settings, and prints
+that equivalent command first, so a user can re-run any stage by hand (a test runs printed commands and
+compares their outputs). Three steps have no command of their own: extracting the sample shard, writing
+the held-out eval manifest, and saving a micro model's initial weights for the "before" eval.
 
+What a stage reports (its stats, tag summary, funnel, eval result) is kept in the stage's quickstart
+marker, so the closing summary is built from the stage reports, also for stages skipped on resume.
 Resume: a stage whose quickstart marker exists with the same command is skipped; a stage whose command
 changed (e.g. another `--steps`) is re-run from scratch together with every stage after it.
 """
@@ -25,7 +27,7 @@ from rich.markup import escape
 
 from olmoasr.errors import HubUnavailableError, OlmoasrError, UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
-from olmoasr.quickstart import data, report
+from olmoasr.quickstart import calls, data, report
 from olmoasr.quickstart.layout import (
     CONFIG_DIR,
     REJECTS_DIR,
@@ -101,7 +103,6 @@ class _Runner:
         self.console = stdout_console()
         self.outcomes: list[StageOutcome] = []
         self.rerun_rest = False  # once a stage re-runs, every later stage re-runs too
-        self._app = None
 
     def path(self, stage_or_name: str) -> Path:
         return self.folder / STAGE_DIRS.get(stage_or_name, stage_or_name)
@@ -121,39 +122,20 @@ class _Runner:
             key.append("{qs}" + a[len(prefix) :] if a == prefix or a.startswith(prefix + os.sep) else a)
         return key
 
-    def _cli(self, argv: list[str]) -> None:
-        """Run one `olmoasr` command in this process, exactly as the console script would."""
-        import typer
-
-        try:  # typer >= 0.20 vendors click as typer._click
-            from typer._click import exceptions as click
-        except ImportError:  # pragma: no cover
-            from click import exceptions as click
-
-        if self._app is None:
-            from olmoasr.cli.main import build_app
-
-            self._app = typer.main.get_command(build_app())
-        try:
-            result = self._app.main(args=argv, prog_name="olmoasr", standalone_mode=False)
-        except click.UsageError as err:
-            raise UsageError(f"`olmoasr {shlex.join(argv)}`: {err.format_message()}") from None
-        except typer.Exit as err:
-            result = err.exit_code
-        if isinstance(result, int) and result != 0:
-            raise QuickstartError(f"`olmoasr {shlex.join(argv)}` exited with status {result}")
-
     def stage(
         self,
         name: str,
         title: str,
         argv: list[str] | None = None,
+        call: Callable[[], dict[str, Any]] | None = None,
         describe: str | None = None,
         before: Callable[[], Any] | None = None,
         action: Callable[[], Any] | None = None,
         key_extra: list[str] = (),
-    ) -> None:
-        """Run (or skip) one stage. `argv`: the olmoasr command; `action`: a library-only step."""
+    ) -> dict[str, Any]:
+        """Run (or skip) one stage. `call`: a command's library call, returning the stage's report (kept in
+        the marker); `argv`: its equivalent `olmoasr` command (printed, and the resume key); `action`: a
+        library-only step with no report. Returns the report ({} for an action)."""
         number = STAGE_DIRS[name].split("_", 1)[0]
         command = f"olmoasr {shlex.join(argv)}" if argv else (describe or title)
         # what must match for a skip: the command line (paths relative to the folder), or for a library-only
@@ -164,10 +146,10 @@ class _Runner:
         if marker is not None and marker.get("key") == key and not self.rerun_rest and outputs_there:
             _say(self.console, f"\n[dim]{number} {title}: done earlier, skipped ({escape(command)})[/dim]", self.quiet)
             self.outcomes.append(StageOutcome(name, str(self.path(name)), command, True, 0.0))
-            return
+            return dict(marker.get("info", {}).get("report") or {})
         if marker is not None or self.rerun_rest:
             # its command changed, or an earlier stage re-ran in this run: start this stage over. (The first
-            # stage to run keeps what an interrupted run left, so the command's own resume picks it up.)
+            # stage to run keeps what an interrupted run left, so the library's own resume picks it up.)
             clear_stage(self.folder, name)
         self.rerun_rest = True
         _say(self.console, f"\n[bold cyan]{number} {title}[/bold cyan]", self.quiet)
@@ -177,8 +159,7 @@ class _Runner:
         try:
             if before is not None:
                 before()
-            if argv:
-                self._cli(argv)
+            report = call() if call is not None else {}
             if action is not None:
                 action()
         except OSError as err:
@@ -193,8 +174,11 @@ class _Runner:
                 raise
             raise QuickstartError(f"stage {number} {title} failed: {err}") from None
         seconds = time.perf_counter() - started
-        write_marker(self.folder, name, key, seconds, {"command": command})
+        if report.get("line") and not self.quiet:
+            _say(self.console, escape(report["line"]))
+        write_marker(self.folder, name, key, seconds, {"command": command, "report": report})
         self.outcomes.append(StageOutcome(name, str(self.path(name)), command, False, seconds))
+        return report
 
     def _os_failure(self, title: str, err: OSError) -> QuickstartError:
         if err.errno == errno.ENOSPC or disk_is_full(self.folder):
@@ -304,34 +288,27 @@ def run_quickstart(
                      f"{data.TRAIN_SHARD}/ (training pool) + {data.HELDOUT_SHARD}/ (2 good pairs, never trained on)",
             action=lambda: data.prepare_sample(sample_dir))  # fmt: skip
     info = data.read_sample_info(sample_dir)
-    r.stage(
+    w, docs_dir, segs_dir = r.workers, r.path("prep_jsonl"), r.path("prep_segment")
+    reports: dict[str, dict[str, Any]] = {}
+    reports["prep_jsonl"] = r.stage(
         "prep_jsonl",
         "prep jsonl: pairs -> document records",
-        ["prep", "jsonl", str(sample_dir), "-o", str(r.path("prep_jsonl")), *r.workers_flag(), *q],
+        ["prep", "jsonl", str(sample_dir), "-o", str(docs_dir), *r.workers_flag(), *q],
+        lambda: calls.prep_documents(sample_dir, docs_dir, w, quiet),
     )
-    r.stage(
-        "tag_doc",
-        "tag doc: casing, repeating lines, text language, edit distance",
-        [
-            "tag",
-            "doc",
-            str(r.path("prep_jsonl")),
-            "-c",
-            "main_tagging",
-            "-o",
-            str(r.path("tag_doc")),
-            *r.workers_flag(),
-            *q,
-        ],
-    )
-    r.stage(
+    r.stage("tag_doc", "tag doc: casing, repeating lines, text language, edit distance",
+            ["tag", "doc", str(docs_dir), "-c", "main_tagging", "-o", str(r.path("tag_doc")), *r.workers_flag(), *q],
+            lambda: calls.tag("document", docs_dir, r.path("tag_doc"), "main_tagging", w, quiet))  # fmt: skip
+    reports["prep_segment"] = r.stage(
         "prep_segment",
         "prep segment: documents -> 30 s segments (FLAC in tar containers)",
-        ["prep", "segment", str(r.path("tag_doc")), "-o", str(r.path("prep_segment")), *r.workers_flag(), *q],
+        ["prep", "segment", str(r.path("tag_doc")), "-o", str(segs_dir), *r.workers_flag(), *q],
+        lambda: calls.prep_segments(r.path("tag_doc"), segs_dir, w, quiet),
     )
     r.stage("tag_seg", "tag seg: segment edit distance vs the machine captions",
-            ["tag", "seg", str(r.path("prep_segment")), "-c", "main_tagging_seg", "-o", str(r.path("tag_seg")),
-             *r.workers_flag(), *q])  # fmt: skip
+            ["tag", "seg", str(segs_dir), "-c", "main_tagging_seg", "-o", str(r.path("tag_seg")),
+             *r.workers_flag(), *q],
+            lambda: calls.tag("segment", segs_dir, r.path("tag_seg"), "main_tagging_seg", w, quiet))  # fmt: skip
 
     lid_backend, lid_path, lid_reason = _audio_lid_model(lang_backend, lang_model)
     config_dir = folder / CONFIG_DIR
@@ -340,7 +317,9 @@ def run_quickstart(
         lid_argv += ["--backend", lid_backend] if lid_backend != "voxlingua107" else []
         lid_argv += ["--model", lang_model] if lang_model else []
         r.stage("tag_lang", "tag lang: spoken language per document (audio LID)",
-                [*lid_argv, *r.device_flag(), *r.workers_flag("--workers"), *q])  # fmt: skip
+                [*lid_argv, *r.device_flag(), *r.workers_flag("--workers"), *q],
+                lambda: calls.tag_language(r.path("tag_seg"), r.path("tag_lang"), lid_backend,
+                                           lang_model, r.device, w, quiet))  # fmt: skip
         filter_input, filter_config = r.path("tag_lang"), data.BEST_FILTER
         audio_lid = {"status": "ran", "backend": lid_backend, "model": lid_path}
     else:
@@ -359,13 +338,19 @@ def run_quickstart(
         filter_input, filter_config = r.path("tag_seg"), str(filter_config_path)
         audio_lid = {"status": "skipped", "reason": lid_reason, "filter_config": str(filter_config_path)}
 
-    r.stage("filter", "filter: the paper's best config (text heuristics + edit distances)",
-            ["filter", str(filter_input), "-c", filter_config, "-o", str(r.path("filter")), "--rejects",
-             str(folder / REJECTS_DIR), *r.workers_flag(), *q])  # fmt: skip
+    rejects_dir = folder / REJECTS_DIR
+    reports["filter"] = r.stage(
+        "filter",
+        "filter: the paper's best config (text heuristics + edit distances)",
+        ["filter", str(filter_input), "-c", filter_config, "-o", str(r.path("filter")), "--rejects", str(rejects_dir),
+         *r.workers_flag(), *q],
+        lambda: calls.filter_segments(filter_input, r.path("filter"), filter_config, rejects_dir, w, quiet),
+    )  # fmt: skip
     train_pool = r.path("filter") / f"{data.TRAIN_SHARD}.jsonl.gz"
     r.stage("sample_mix", f"sample: a {SAMPLE_HOURS:g} h training mix (held-out shard left out)",
             ["sample", str(train_pool), "-o", str(r.path("sample_mix")), "--hours", f"{SAMPLE_HOURS:g}", "--seed",
-             "0", *r.workers_flag(), *q])  # fmt: skip
+             "0", *r.workers_flag(), *q],
+            lambda: calls.sample_mix(train_pool, r.path("sample_mix"), SAMPLE_HOURS, w, quiet))  # fmt: skip
     heldout_dir = r.path("heldout")
     manifest = heldout_dir / data.EVAL_MANIFEST
     r.stage("heldout", "held-out eval set: the held-out shard's filtered segments",
@@ -383,38 +368,44 @@ def run_quickstart(
     else:
         before_model, prepare_before = base, None
 
-    def eval_argv(model: str | Path, out: Path) -> list[str]:
-        return ["eval", "--model", str(model), "--manifest", str(manifest), "-o", str(out), "--batch-size", "8",
+    def eval_stage(name: str, title: str, model: str | Path, out: Path, **extra: Any) -> dict[str, Any]:
+        argv = ["eval", "--model", str(model), "--manifest", str(manifest), "-o", str(out), "--batch-size", "8",
                 "--max-new-tokens", str(EVAL_MAX_TOKENS), *r.device_flag(), *q]  # fmt: skip
+        run = lambda: calls.evaluate_manifest(model, manifest, out, EVAL_MAX_TOKENS, r.device, quiet)  # noqa: E731
+        return r.stage(name, title, argv, run, **extra)
 
-    r.stage("eval_before", "eval before training (held-out WER)", eval_argv(before_model, before_dir),
-            before=prepare_before, key_extra=train_key if mode == "micro" else [])  # fmt: skip
+    reports["eval_before"] = eval_stage("eval_before", "eval before training (held-out WER)", before_model,
+                                        before_dir, before=prepare_before,
+                                        key_extra=train_key if mode == "micro" else [])  # fmt: skip
     run_dir = r.path("train")
     r.stage("train", f"train: {'fine-tune ' + str(base) if mode == 'finetune' else 'micro model from scratch'}",
             ["train", "-c", str(train_config), "--data", str(r.path("sample_mix")), "--out", str(run_dir),
-             "--train_steps", str(steps), "--ckpt_freq", str(steps)], key_extra=train_key)  # fmt: skip
+             "--train_steps", str(steps), "--ckpt_freq", str(steps)],
+            lambda: calls.train_model(train_config, r.path("sample_mix"), run_dir, steps),
+            key_extra=train_key)  # fmt: skip
     export = run_dir / "export.pt"
-    r.stage("eval_after", "eval after training (held-out WER)", eval_argv(export, r.path("eval_after")))
+    reports["eval_after"] = eval_stage("eval_after", "eval after training (held-out WER)", export,
+                                       r.path("eval_after"))  # fmt: skip
     audio = _transcribe_input(sample_dir, info["heldout"][0])
     # An untrained micro model never says "end of text": without the temperature fallback it decodes each
     # window once (to the token limit) instead of six times.
     no_fallback = ["--temperature-increment-on-fallback", "0"] if mode == "micro" else []
+    transcribe_dir = r.path("transcribe")
     r.stage("transcribe", "transcribe one held-out recording with the trained model",
-            ["transcribe", str(audio), "--model", str(export), "-o", str(r.path("transcribe")), "-f",
-             "txt,srt,json", *no_fallback, *r.device_flag()])  # fmt: skip
+            ["transcribe", str(audio), "--model", str(export), "-o", str(transcribe_dir), "-f",
+             "txt,srt,json", *no_fallback, *r.device_flag()],
+            lambda: calls.transcribe_file(audio, export, transcribe_dir, r.device, bool(no_fallback)))  # fmt: skip
 
     summary = QuickstartSummary(
         folder=str(folder), mode=mode, base_model=base, steps=steps, device=run_device, audio_lid=audio_lid,
         heldout_pairs=info["heldout"], stages=r.outcomes, checkpoint=str(export), transcribed_file=str(audio),
     )  # fmt: skip
-    summary.funnel = report.funnel_rows(
-        info, r.path("prep_jsonl"), r.path("prep_segment"), filter_input, r.path("filter"), folder / REJECTS_DIR
-    )
+    summary.funnel = report.funnel_rows(info, reports, r.path("filter"), rejects_dir)
     summary.loss = report.loss_curve(run_dir / "metrics.jsonl")
     png = report.plot_loss(summary.loss, run_dir / "loss_curve.png", f"olmoasr quickstart: {mode}, {steps} steps")
     summary.loss_png = str(png) if png else None
-    summary.eval_before = report.read_eval(before_dir)
-    summary.eval_after = report.read_eval(r.path("eval_after"))
+    summary.eval_before = reports["eval_before"].get("eval")
+    summary.eval_after = reports["eval_after"].get("eval")
     summary.transcript = report.read_transcript(r.path("transcribe"), audio)
     summary.seconds = time.perf_counter() - started
     atomic_write_bytes(folder / SUMMARY_FILE, orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))

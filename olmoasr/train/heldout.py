@@ -1,4 +1,4 @@
-"""Evaluation inside the training loop: greedy WER (and optionally teacher-forced loss) on a held-out set.
+"""Held-out evaluation inside the training loop: greedy WER (and optionally teacher-forced loss).
 
 The held-out JSONL holds segment records (reference = caption text, audio cut at `norm_end` as in the
 no-timestamp form) or `{"audio": PATH, "text": ...}` lines (PATH relative to the JSONL's folder).
@@ -24,10 +24,16 @@ from olmoasr.errors import InputError
 from olmoasr.evaluation.recognizer import DecodeSettings
 from olmoasr.io.jsonl import iter_jsonl
 from olmoasr.log import warn
+from olmoasr.model.dims import MULTILINGUAL_VOCAB
 from olmoasr.train.checkpointing import full_state_dict
 from olmoasr.train.data import IGNORE_INDEX, find_data_files
 from olmoasr.train.parallel import DTYPES, Runtime, barrier, unwrap
 from olmoasr.train.targets import TargetError, build_example
+
+
+def window_samples(dims) -> int:
+    """Audio samples the encoder sees: 2 mel frames (hop 160) per audio position, 480 000 = 30 s."""
+    return dims.n_audio_ctx * 2 * 160
 
 
 @dataclass
@@ -90,7 +96,7 @@ class Evaluator:
         if self.path is None:
             raise InputError("eval_data", "missing", "run_eval / run_val need eval_data")
         find_data_files(self.path, "eval data")  # fail at start-up, not at the first eval
-        self.tokenizer = get_tokenizer(multilingual=dims.n_vocab >= 51865)
+        self.tokenizer = get_tokenizer(multilingual=dims.n_vocab >= MULTILINGUAL_VOCAB)
         # the convention of `olmoasr eval`'s short form, so the in-loop WER is the one `eval` reports
         self.feature_padding = DecodeSettings().short_feature_padding
 
@@ -128,7 +134,6 @@ class Evaluator:
         from olmoasr.model.features import log_mel_batch
         from olmoasr.text.normalize import normalize_english
         from olmoasr.text.wer import corpus_wer
-        from olmoasr.train.loop import window_samples
 
         cfg, device = self.config, self.device
         use_fp16 = device.type == "cuda" and cfg.precision != "float32"
