@@ -13,6 +13,7 @@ import io
 import itertools
 import math
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -89,9 +90,17 @@ def open_container(source: AudioSource) -> Iterator[av.container.InputContainer]
         target: str | BinaryIO = stream_in
     elif isinstance(source, str | os.PathLike):
         path = Path(source)
-        if not path.exists():
-            raise AudioError(name, "missing_audio", "audio file not found")
-        if path.is_file() and path.stat().st_size == 0:
+        try:  # loops, permissions and folders fail here and are named as such (not "corrupt")
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise AudioError(name, "unreadable_audio", "not a regular file")
+            with open(path, "rb"):
+                pass
+        except FileNotFoundError:
+            raise AudioError(name, "missing_audio", "audio file not found") from None
+        except OSError as err:
+            raise AudioError(name, "unreadable_audio", f"cannot read ({err.strerror or type(err).__name__})") from None
+        if info.st_size == 0:
             raise AudioError(name, "empty_audio", "audio file is empty (0 bytes)")
         target = os.fspath(path)
     elif isinstance(source, bytes):
@@ -137,6 +146,33 @@ def probe_duration(source: AudioSource) -> float:
     if duration <= 0:
         raise AudioError(name, "empty_audio", "audio has zero duration")
     return duration
+
+
+# A file counts as whole when audio decodes to within this of its header's duration (codec priming and
+# padding differ by tens of milliseconds between the header and what decodes).
+DURATION_TOLERANCE_S = 0.25
+
+
+def decoded_duration(source: AudioSource, header_s: float, tail_s: float = 2.0) -> float:
+    """How long `source` really is: `header_s` when its last `tail_s` seconds decode, else the length of
+    what decodes. A file cut short (a half-downloaded MP3, a truncated FLAC) keeps the header of the
+    whole file; only decoding finds out. Whole files cost one seek and `tail_s` of decoding."""
+    end = None
+    with open_container(source) as container:
+        stream = container.streams.audio[0]
+        if stream.time_base is not None:
+            with contextlib.suppress(av.error.FFmpegError, OSError, ValueError):
+                container.seek(int(max(0.0, header_s - tail_s) / stream.time_base), stream=stream, backward=True)
+                for frame in container.decode(stream):
+                    if frame.time is not None and frame.sample_rate:
+                        end = frame.time + frame.samples / frame.sample_rate
+    if end is not None and end >= header_s - DURATION_TOLERANCE_S:
+        return header_s
+    samples = 0
+    with contextlib.suppress(AudioError):  # a cut file may end mid-frame: count what decoded before that
+        for pcm in iter_pcm16(source):
+            samples += len(pcm)
+    return samples / SAMPLE_RATE
 
 
 def iter_pcm16(

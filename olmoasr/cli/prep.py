@@ -54,6 +54,12 @@ def _print_summary(title: str, report, output: str) -> None:
     for key in ("machine_transcripts_ignored", "malformed_lines"):
         if stats.get(key):
             table.add_row(key.replace("_", " "), f"{int(stats[key]):,}")
+    if stats.get("docs_audio_shorter_than_length"):
+        table.add_row("documents whose audio decodes shorter", f"{int(stats['docs_audio_shorter_than_length']):,}")
+    if stats.get("audio_truncated"):
+        table.add_row("audio cut short (length = what decodes)", f"{int(stats['audio_truncated']):,}")
+    for key in sorted(k for k in stats if k.startswith("transcripts_redecoded.")):
+        table.add_row(f"transcripts read as {key.split('.', 1)[1]} (not UTF-8)", f"{int(stats[key]):,}")
     console = stdout_console()
     console.print(table)
     console.print(

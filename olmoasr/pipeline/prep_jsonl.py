@@ -6,9 +6,13 @@ Input layout (spec §1.1), found at any depth under the input directory:
     shard_00000/<pair_id>/transcript_<pair_id>.<srt|vtt>     manual transcript
     shard_00000/<pair_id>/mach_transcript_<pair_id>.<vtt|srt>   optional machine (auto) captions
 
+Folder links are followed, never into a folder already read (a loop is one warning line). A pair id
+seen in an earlier shard is rejected as `duplicate_id` (ids key every later stage). A transcript that is
+not UTF-8 is decoded by detection and counted (`transcripts_redecoded.<encoding>`).
+
 A pair folder is any folder holding `audio_<id>.*` or `transcript_<id>.*` files; its parent is the
 shard (or the folder itself when several ids share it). Output: `<shard>.jsonl.gz` of `DocumentRecord`s
-(`length` = the audio's real duration, probed from the container header), `<shard>.rejects.tsv` with a
+(`length` = the audio's real duration: the header's, checked by decoding its last seconds), `<shard>.rejects.tsv` with a
 typed reason per rejected pair, `<shard>.stats.json`.
 """
 
@@ -21,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from olmoasr.audio import is_media_file, probe_duration
-from olmoasr.errors import InputError, UsageError
+from olmoasr.audio import DURATION_TOLERANCE_S, decoded_duration, is_media_file, probe_duration
+from olmoasr.errors import AudioError, InputError, UsageError
 from olmoasr.io.jsonl import JsonlWriter
 from olmoasr.io.storage import AnyPath, absolute, as_path, is_remote, location_str, remote_files
 from olmoasr.log import warn
@@ -30,7 +34,7 @@ from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats,
 from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, task_outputs, write_stats
 from olmoasr.pipeline.shard_parts import split_ranges
 from olmoasr.records.schema import document_record
-from olmoasr.records.transcripts import FORMATS, parse_transcript, read_transcript_text
+from olmoasr.records.transcripts import FORMATS, parse_transcript, read_transcript_file
 
 AUDIO_PREFIX = "audio_"
 TRANSCRIPT_PREFIX = "transcript_"
@@ -83,7 +87,47 @@ def _folder_entries(folder: AnyPath) -> list[tuple[str, AnyPath]]:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
         return []
-    return [(e.name, Path(e.path)) for e in entries if not e.name.startswith(".") and e.is_file()]
+    return [(e.name, Path(e.path)) for e in entries if not e.name.startswith(".") and _is_file(e)]
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """A file, or a link that cannot be followed (a loop): kept, so its pair is rejected with the reason."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return True
+
+
+def _walk_local(root: Path) -> Iterator[Path]:
+    """Every folder under `root`, following folder links but never into a folder already read: a link
+    loop (or a second link to one folder) is one warning line and the walk goes on."""
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            info = folder.stat()
+        except OSError as err:
+            warn(f"{folder}: skipped, cannot read it ({err.strerror or type(err).__name__})")
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            warn(f"{folder}: skipped, a symbolic link loop (or a second link to a folder already read)")
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        yield folder
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as err:
+            warn(f"{folder}: skipped, cannot list it ({err.strerror or type(err).__name__})")
+            continue
+        stack.extend(Path(e.path) for e in reversed(entries) if not e.name.startswith(".") and _is_dir(e))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def scan_folder(folder: AnyPath) -> list[PairFiles]:
@@ -95,9 +139,8 @@ def _walk_folders(root: AnyPath) -> Iterator[tuple[AnyPath, list[tuple[str, AnyP
     """Every folder under `root` (hidden ones skipped) with its visible files. On object storage: one
     recursive listing, grouped by prefix."""
     if not is_remote(root):
-        for folder, dirs, _files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            yield Path(folder), _folder_entries(Path(folder))
+        for folder in _walk_local(Path(root)):
+            yield folder, _folder_entries(folder)
         return
     by_folder: dict[str, list[tuple[str, AnyPath]]] = defaultdict(list)
     for rel, path in remote_files(root):
@@ -144,11 +187,11 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
     audio_path = _pick_audio(pair.audio)
     if audio_path is None:
         raise InputError(location_str(pair.folder), "missing_audio", f"no audio_{pair.pair_id}.* file")
-    content = read_transcript_text(transcript_path)
+    content = _read_text(transcript_path, stats)
     transcript = parse_transcript(content, source=location_str(transcript_path), name=transcript_path.name)
     for reason, n in transcript.dropped.items():
         stats[f"cues_dropped.{reason}"] = stats.get(f"cues_dropped.{reason}", 0) + n
-    length = probe_duration(audio_path)
+    length = _true_duration(audio_path, stats)
     fields = {
         "subtitle_file": location_str(absolute(transcript_path)),
         "content": content,
@@ -159,7 +202,7 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
     machine_path = _pick_transcript(pair.machine)
     if machine_path is not None:
         try:
-            machine_content = read_transcript_text(machine_path)
+            machine_content = _read_text(machine_path, stats)
             parse_transcript(machine_content, source=location_str(machine_path), name=machine_path.name)
         except InputError as err:
             warn(f"{err} (machine transcript ignored)")
@@ -169,6 +212,33 @@ def document_for_pair(pair: PairFiles, stats: Stats) -> dict:
             fields["mach_subtitle_file"] = location_str(absolute(machine_path))
             stats["docs_with_machine"] = stats.get("docs_with_machine", 0) + 1
     return document_record(**fields)
+
+
+def _bump(stats: Stats, key: str) -> None:
+    stats[key] = stats.get(key, 0) + 1
+
+
+def _read_text(path: AnyPath, stats: Stats) -> str:
+    """A transcript's text; one read in a guessed (non-UTF-8) encoding is counted by encoding."""
+    decoded = read_transcript_file(path)
+    if decoded.guessed:
+        _bump(stats, f"transcripts_redecoded.{decoded.encoding}")
+    return decoded.text
+
+
+def _true_duration(audio: AnyPath, stats: Stats) -> float:
+    """What decodes, not what the header claims: a file cut short gets its real length, a warning line
+    and a count (`audio_truncated`); prep segment then makes no segment past its end."""
+    header = probe_duration(audio)
+    length = decoded_duration(audio, header)
+    if length >= header - DURATION_TOLERANCE_S:
+        return header
+    if length <= 0:
+        raise AudioError(location_str(audio), "corrupt_audio", "no audio decodes")
+    warn(f"{location_str(audio)}: header says {header:.1f} s but the audio decodes to {length:.1f} s (cut short); "
+         "length set to what decodes")  # fmt: skip
+    _bump(stats, "audio_truncated")
+    return length
 
 
 @dataclass
@@ -182,9 +252,20 @@ class PrepJsonlStage:
     # Ray scheduling hints: header probes and transcript parsing, small and flat memory.
     resources: ClassVar[dict[str, float]] = {"num_cpus": 1, "memory": 512 << 20}
 
+    def __post_init__(self) -> None:
+        self._tasks: list[ShardTask] | None = None
+        self.duplicates: dict[str, str] = {}  # pair key -> where the same id was found first
+
     def plan(self) -> list[ShardTask]:
+        if self._tasks is None:  # walked once: the walk's warnings are printed once
+            shards = find_shards(self.raw_dir)
+            self.duplicates = _duplicate_ids(shards)
+            self._tasks = self._tasks_for(shards)
+        return self._tasks
+
+    def _tasks_for(self, shards: dict[str, list[tuple[str, str]]]) -> list[ShardTask]:
         tasks = []
-        for shard, pairs in find_shards(self.raw_dir).items():
+        for shard, pairs in shards.items():
             ranges = split_ranges(len(pairs), self.pairs_per_part)
             for k, (lo, hi) in enumerate(ranges):
                 inputs = tuple(os.path.join(folder, pid) for folder, pid in pairs[lo:hi])
@@ -203,6 +284,12 @@ class PrepJsonlStage:
                 if pair is None:
                     rejects.add(pair_id, folder, "missing_pair", "pair files disappeared since planning")
                     continue
+                if key in self.duplicates:
+                    message = f"id {pair_id} is also the id of {self.duplicates[key]}, read first"
+                    rejects.add(pair_id, folder, "duplicate_id", message)
+                    warn(f"rejected {pair_id}: {folder}: {message}")
+                    progress(1)
+                    continue
                 try:
                     record = document_for_pair(pair, stats)
                 except InputError as err:
@@ -220,6 +307,20 @@ class PrepJsonlStage:
 
     def merge_parts(self, shard: str, num_parts: int) -> Stats:
         return merge_part_outputs(self.output_dir, self.name, shard, num_parts)
+
+
+def _duplicate_ids(shards: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
+    """Pairs whose id an earlier pair (shards in name order) already has: ids key every later stage."""
+    first: dict[str, str] = {}
+    duplicates: dict[str, str] = {}
+    for shard in sorted(shards):
+        for folder, pair_id in shards[shard]:
+            key = os.path.join(folder, pair_id)
+            if pair_id in first:
+                duplicates[key] = first[pair_id]
+            else:
+                first[pair_id] = key
+    return duplicates
 
 
 def prep_jsonl(

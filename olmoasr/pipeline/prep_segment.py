@@ -15,12 +15,14 @@ that turns out corrupt half-way leaves no orphan audio.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from olmoasr.audio import SAMPLE_RATE, encode_flac, iter_pcm16
-from olmoasr.errors import InputError, UsageError
+import numpy as np
+
+from olmoasr.audio import DURATION_TOLERANCE_S, SAMPLE_RATE, decoded_duration, encode_flac, iter_pcm16
+from olmoasr.errors import AudioError, InputError, UsageError
 from olmoasr.io.jsonl import (
     JsonlReadStats,
     JsonlWriter,
@@ -187,15 +189,22 @@ class DocumentSegmenter:
         fmt = transcript.fmt
         length = doc.get("length")
         duration_ms = int(length * 1000) if isinstance(length, int | float) and length > 0 else None
+        audio_file = doc.get("audio_file")
+        if duration_ms and audio_file and not self.options.text_only:
+            duration_ms = self._checked_duration_ms(str(audio_file), duration_ms)
         wstats = WindowingStats()
         windows = segment_windows(transcript.captions, self.count_tokens, duration_ms, self.windowing, wstats)
 
-        audio_file = doc.get("audio_file")
         samples: dict[int, int] = {}
+        beyond: set[int] = set()
         if not self.options.text_only:
             if not audio_file:
                 raise InputError(where, "missing_audio", "document has no `audio_file`")
-            samples = self._cut_audio(doc_id, str(audio_file), windows, spool)
+            samples, beyond = self._cut_audio(doc_id, str(audio_file), windows, spool)
+            if beyond:
+                decoded_s = max(w.start_ms / 1000 + samples.get(k, 0) / SAMPLE_RATE for k, w in enumerate(windows))
+                warn(f"{audio_file}: audio ends at {decoded_s:.1f} s, before the transcript does; "
+                     f"{len(beyond)} segment(s) past the end dropped")  # fmt: skip
 
         align = None
         machine = doc.get("mach_content")
@@ -207,6 +216,9 @@ class DocumentSegmenter:
         records = []
         for k, window in enumerate(windows):
             seg_id = f"{doc_id}_{k}"
+            if k in beyond:
+                self._bump("dropped.beyond_audio")
+                continue
             if not self.options.text_only and samples.get(k, 0) < MIN_SAMPLES:
                 self._bump("dropped.too_short_audio")
                 continue
@@ -235,17 +247,39 @@ class DocumentSegmenter:
             self._bump("hours_in", duration_ms / 3_600_000)
         return records
 
-    def _cut_audio(self, doc_id: str, audio_file: str, windows: list[Window], spool: DocumentSpool) -> dict[int, int]:
+    def _checked_duration_ms(self, audio_file: str, length_ms: int) -> int:
+        """The document's length, unless its audio decodes shorter (a file cut short after `prep jsonl`,
+        or records from elsewhere): then what decodes, with a warning line and a count."""
+        decoded_s = decoded_duration(audio_file, length_ms / 1000)
+        if decoded_s >= length_ms / 1000 - DURATION_TOLERANCE_S or decoded_s <= 0:
+            return length_ms  # whole, or nothing decodes (the cut below reports that)
+        warn(f"{audio_file}: the document says {length_ms / 1000:.1f} s but the audio decodes to {decoded_s:.1f} s; "
+             "segments stop there")  # fmt: skip
+        self._bump("docs_audio_shorter_than_length")
+        return int(decoded_s * 1000)
+
+    def _cut_audio(
+        self, doc_id: str, audio_file: str, windows: list[Window], spool: DocumentSpool
+    ) -> tuple[dict[int, int], set[int]]:
+        """Samples cut per window, and the windows whose transcript runs past the audio that decodes (a file
+        cut short, or a `length` that overstates it): those are not written, and counted by the caller."""
         ranges = [(w.start_ms * SAMPLE_RATE // 1000, w.audio_end_ms * SAMPLE_RATE // 1000) for w in windows]
         lengths: dict[int, int] = {}
         if not ranges:
-            return lengths
-        chunks = iter_pcm16(audio_file, channel=self.options.channel)
+            return lengths, set()
+        chunks = _until_undecodable(iter_pcm16(audio_file, channel=self.options.channel))
         for k, pcm in iter_windows(chunks, ranges):
             lengths[k] = len(pcm)
-            if len(pcm) >= MIN_SAMPLES:
+            if not self._past_audio(windows[k], len(pcm)) and len(pcm) >= MIN_SAMPLES:
                 spool.add(f"{doc_id}_{k}", encode_flac(pcm))
-        return lengths
+        return lengths, {k for k, w in enumerate(windows) if self._past_audio(w, lengths.get(k, 0))}
+
+    def _past_audio(self, window: Window, samples: int) -> bool:
+        """The window's captions run past the audio that decoded for it (the windowing rule, on real samples)."""
+        if window.kind != "speech":  # no caption to outrun: a clipped silence window is still silence
+            return False
+        audio_end_ms = window.start_ms + samples * 1000 // SAMPLE_RATE
+        return window.text_end_ms - audio_end_ms > self.windowing.text_past_audio_ms
 
     def _machine_windows(
         self, doc: dict[str, Any], machine: str, windows: list[Window]
@@ -261,6 +295,19 @@ class DocumentSegmenter:
             return None
         self._bump("docs_with_machine")
         return transcript.fmt, machine_windows(windows, transcript.captions, karaoke_word_starts(machine))
+
+
+def _until_undecodable(chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """The samples that decode: a stream that breaks after some audio (a truncated file) just ends there;
+    one that yields nothing is the `AudioError` it raised."""
+    decoded = False
+    try:
+        for chunk in chunks:
+            decoded = True
+            yield chunk
+    except AudioError:
+        if not decoded:
+            raise
 
 
 def _window_fields(doc_id: str, seg_id: str, folder: str, fmt: str, window: Window) -> dict[str, Any]:

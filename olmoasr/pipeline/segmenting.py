@@ -74,6 +74,9 @@ class WindowingOptions:
     window_ms: int = WINDOW_MS
     max_tokens: int = MAX_TOKENS
     min_ms: int = MIN_MS
+    # How far a caption may run past the end of the audio (captions stay on screen a little after the
+    # last word); a caption ending later covers speech the audio lacks and is dropped (`captions_past_audio`).
+    text_past_audio_ms: int = 1000
 
 
 @dataclass
@@ -101,6 +104,11 @@ def segment_windows(
     opts = options or WindowingOptions()
     stats = stats if stats is not None else WindowingStats()
     builder = _WindowBuilder(count_tokens, duration_ms, opts, stats)
+    if duration_ms is not None:
+        within = [c for c in captions if c.end_ms - duration_ms <= opts.text_past_audio_ms]
+        if len(within) < len(captions):
+            stats.add("captions_past_audio", len(captions) - len(within))
+        captions = within
     n = len(captions)
     if n == 0:
         return []

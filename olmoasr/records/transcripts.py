@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from olmoasr.errors import TranscriptError
 from olmoasr.io.storage import as_path
+from olmoasr.records.encoding import DecodedText, decode_transcript_bytes
 from olmoasr.timestamps import format_time_ms, parse_time_ms
 
 FORMATS = ("srt", "vtt")
@@ -226,17 +227,21 @@ def _describe(dropped: dict[str, int]) -> str:
     return ", ".join(f"{n} {reason}" for reason, n in sorted(dropped.items()))
 
 
-def read_transcript_text(path: str | os.PathLike[str]) -> str:
-    """A transcript file's text (UTF-8, BOM tolerated; invalid bytes replaced rather than fatal)."""
+def read_transcript_file(path: str | os.PathLike[str]) -> DecodedText:
+    """A transcript file's text and the encoding it was read in (`olmoasr.records.encoding`: BOM, strict
+    UTF-8, then a detector; undecodable bytes are a `TranscriptError`, never replacement characters)."""
     try:
         data = as_path(path).read_bytes()
     except FileNotFoundError:
         raise TranscriptError(str(path), "missing_transcript", "transcript file not found") from None
     except OSError as err:
         raise TranscriptError(str(path), "unreadable_transcript", f"cannot read ({err.strerror or err})") from None
-    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
-        return data.decode("utf-16", errors="replace")
-    return data.decode("utf-8-sig", errors="replace")
+    return decode_transcript_bytes(data, str(path))
+
+
+def read_transcript_text(path: str | os.PathLike[str]) -> str:
+    """A transcript file's text (see `read_transcript_file`)."""
+    return read_transcript_file(path).text
 
 
 def read_transcript(path: str | os.PathLike[str]) -> Transcript:

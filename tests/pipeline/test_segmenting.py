@@ -98,11 +98,17 @@ CASES = {
         [("speech", 0, 25, 30, [(0, 25)]), ("speech", 25, 40, 40, [(0, 6), (1, 15)])],
         {},
     ),
-    "audio shorter than the transcript: clipped, then dropped": (
+    "audio shorter than the transcript: captions past its end by over 1 s are dropped": (
         caps((0, 5), (6, 10), (40, 45)),
         8_000,
-        [("speech", 0, 10, 8, [(0, 5), (6, 10)])],
-        {"beyond_audio": 2},
+        [("speech", 0, 5, 5, [(0, 5)])],
+        {"captions_past_audio": 2},
+    ),
+    "a caption staying on screen up to 1 s past the audio's end is kept (audio clipped)": (
+        caps((0, 5), (6, 8.9), (40, 45)),
+        8_000,
+        [("speech", 0, 8.9, 8, [(0, 5), (6, 8.9)])],
+        {"captions_past_audio": 1},
     ),
     "windows under 15 ms are dropped": (caps((1, 1.010)), None, [], {"too_short": 1}),
     "a 15 ms window is kept": (caps((1, 1.015)), None, [("speech", 1, 1.015, 1.015, [(0, 0.015)])], {}),
