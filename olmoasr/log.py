@@ -14,6 +14,11 @@ def warn(message: str) -> None:
     _line("warning: ", message)
 
 
+def report_failure(message: str) -> None:
+    """Print one line `failed: <message>` to stderr: a task that did not finish (never hidden by --quiet)."""
+    _line("failed: ", message)
+
+
 def note(message: str) -> None:
     """Print one routine status line to stderr, unlabelled (what is being done, how it goes)."""
     _line("", message)

@@ -95,6 +95,9 @@ def run(argv: list[str] | None = None) -> int:
         from olmoasr.io.storage import storage_error_message
 
         message = storage_error_message(err)
+        if message is None and isinstance(err, OSError) and err.filename:
+            # a file-system refusal we did not foresee (a folder where a file belongs, a full disk ...)
+            message = f"{err.filename}: {err.strerror or type(err).__name__}"
         if message is None:
             raise
         print(f"error: {message}", file=sys.stderr)

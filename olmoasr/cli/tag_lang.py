@@ -85,8 +85,13 @@ def tag_lang(
         )
     if not quiet:
         _print_summary(report.summary, output)
-    if not report.ok:
-        raise typer.Exit(1)
+    if not report.ok:  # printed with --quiet too: quiet hides progress, never a failure
+        from olmoasr.errors import OlmoasrError
+        from olmoasr.log import report_failure
+
+        for stage, key, message in report.failures:
+            report_failure(f"{stage} {key}: {message}")
+        raise OlmoasrError(f"{len(report.failures)} shard task(s) failed; fix them and re-run to finish")
 
 
 def _print_summary(summary: dict, output: str) -> None:

@@ -37,6 +37,9 @@ from olmoasr.timestamps import parse_range_ms
 
 CONTAINER_SUFFIX = ".tar"
 MEMBER_SUFFIX = ".flac"
+# A 30 s, 16 kHz mono segment is under 1 MB even as raw PCM; a record asking for more is damaged, and a
+# ranged read of object storage must not be sized by it.
+MAX_MEMBER_BYTES = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +265,8 @@ class SegmentAudioReader:
             fh = open(path, "rb")  # noqa: SIM115 - kept open across records, closed in close()
         except FileNotFoundError:
             raise AudioError(path, "missing_audio", "segment container not found") from None
+        except OSError as err:
+            raise AudioError(path, "unreadable_audio", f"cannot read ({err.strerror or type(err).__name__})") from None
         self._handles[path] = fh
         while len(self._handles) > self.max_open:
             _, old = self._handles.popitem(last=False)
@@ -277,6 +282,15 @@ class SegmentAudioReader:
             raise AudioError(str(_field(record, "seg_id")), "missing_audio", "record has no audio_file")
         if offset is None or nbytes is None:
             return _member_bytes_by_name(path, str(_field(record, "seg_id")))
+        if (
+            not isinstance(offset, int)
+            or not isinstance(nbytes, int)
+            or offset < 0
+            or not 0 < nbytes <= MAX_MEMBER_BYTES
+        ):
+            raise AudioError(
+                path, "bad_record", f"audio_offset {offset!r} / audio_nbytes {nbytes!r} cannot locate a segment"
+            )
         if is_url(path):  # one ranged GET of exactly the member (a kept-open handle would read ahead MBs)
             try:
                 data = read_range(path, offset, nbytes)
@@ -284,6 +298,10 @@ class SegmentAudioReader:
                 raise AudioError(path, "missing_audio", "segment container not found") from None
         else:
             fh = self._handle(path)
+            size = os.fstat(fh.fileno()).st_size
+            if offset + nbytes > size:  # bounded by the container's real size before anything is allocated
+                raise AudioError(path, "corrupt_audio", f"segment at byte {offset} + {nbytes} runs past the "
+                                 f"container's end ({size} bytes)")  # fmt: skip
             fh.seek(offset)
             data = fh.read(nbytes)
         if len(data) != nbytes:

@@ -39,6 +39,7 @@ from olmoasr.audio import SAMPLE_RATE
 from olmoasr.errors import InputError
 from olmoasr.io.jsonl import jsonl_files, open_text_read
 from olmoasr.log import warn
+from olmoasr.records.schema import check_segment
 from olmoasr.records.segment_store import SegmentAudioReader
 from olmoasr.train.targets import Example, TargetError, build_example
 
@@ -152,6 +153,9 @@ class SegmentStream(IterableDataset):
             raise InputError(where, "malformed_json", f"malformed JSON ({err.msg})") from None
         if not isinstance(record, dict):
             raise InputError(where, "malformed_json", "not a JSON object")
+        invalid = check_segment(record)  # the stage boundary: a record of the wrong shape is skipped, counted
+        if invalid is not None:
+            raise InputError(where, invalid, f"not a valid segment record ({invalid})")
         timestamp_coin, padding_coin = sample_coins(spec.seed, epoch, key)
         use_ts = timestamp_coin < spec.timestamp_prob
         try:

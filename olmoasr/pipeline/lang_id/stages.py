@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from olmoasr.errors import OlmoasrError
+from olmoasr.errors import InputError, OlmoasrError
 from olmoasr.io.atomic import atomic_write_bytes
 from olmoasr.io.jsonl import JsonlReadStats, iter_jsonl
 from olmoasr.io.storage import AnyPath, as_path, remove
@@ -36,6 +36,7 @@ from olmoasr.pipeline.lang_id.segments import has_speech, load_segment_waveform
 from olmoasr.pipeline.lang_id.votes import DocumentVotes
 from olmoasr.pipeline.record_map import RecordMapStage
 from olmoasr.pipeline.shard_parts import plan_shards
+from olmoasr.records.schema import check_segment
 
 STATE_DIR = f"{MARKER_DIR}/tag_lang"
 CLASSIFY_STAGE = "tag-lang-classify"
@@ -100,6 +101,8 @@ def _load(item: tuple[str, dict[str, Any], str]) -> np.ndarray | OlmoasrError:
         return load_segment_waveform(item[1])
     except OlmoasrError as err:
         return err
+    except (ValueError, TypeError, OSError, MemoryError) as err:  # one bad record never fails the shard
+        return InputError(item[2], "bad_record", f"{type(err).__name__}: {' '.join(str(err).split())[:160]}")
 
 
 @dataclass
@@ -152,6 +155,11 @@ class ClassifyStage:
                 if not isinstance(doc_id, str) or not doc_id:
                     _add(stats, "segments_without_id")
                     warn(f"{in_path}:{line_no}: segment has no document `id`; it cannot vote")
+                    continue
+                invalid = check_segment(record)
+                if invalid is not None:
+                    _add(stats, f"segments_audio_error/{invalid}")
+                    warn(f"{in_path}:{line_no}: not a valid segment record ({invalid}); skipped")
                     continue
                 votes.see(doc_id)
                 if not has_speech(record):
