@@ -293,7 +293,10 @@ def canonical_caption_texts(content: str) -> list[str] | None:
     seen: set[tuple[str, str, str]] = set()
     previous = ""
     for block in text.split("\n\n"):
-        if "-->" not in block:
+        arrows = block.count("-->")
+        if arrows != 1:
+            if arrows:
+                return None  # several cues in one block
             continue  # header, NOTE, index-only or stray text: never a caption (the full parser agrees)
         lines = block.split("\n")
         while not lines[0].strip():
@@ -303,8 +306,6 @@ def canonical_caption_texts(content: str) -> list[str] | None:
         if timing is None:
             return None
         body = lines[row + 1 :]
-        if any("-->" in line for line in body):
-            return None
         start, end = timing.groups()
         start, end = start[:8] + start[9:], end[:8] + end[9:]  # without the separator: compares as numbers
         if end < start or start < previous:
@@ -312,8 +313,10 @@ def canonical_caption_texts(content: str) -> list[str] | None:
         previous = start
         if _NEEDS_CLEANING.search(block) is not None:
             cue = clean_cue_text(body)
+        elif len(body) == 1:
+            cue = body[0].strip()
         else:
-            cue = "\n".join(stripped for stripped in (line.strip() for line in body) if stripped)
+            cue = "\n".join([stripped for stripped in (line.strip() for line in body) if stripped])
         if not cue or (start, end, cue) in seen:
             return None
         seen.add((start, end, cue))

@@ -30,6 +30,7 @@ _PARENTHESISED = re.compile(r"\(([^)]+?)\)")
 _SPACE_BEFORE_APOSTROPHE = re.compile(r"\s+'")
 _DIGIT_COMMA_DIGIT = re.compile(r"(\d),(\d)")
 _PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.([^0-9]|$)")
+_LONE_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?![0-9])")
 _SYMBOL_NOT_BEFORE_DIGIT = re.compile(r"[.$¢€£]([^0-9])")
 _PERCENT_NOT_AFTER_DIGIT = re.compile(r"([^0-9])%")
 _WHITESPACE = re.compile(r"\s+")
@@ -104,7 +105,10 @@ class EnglishNormalizer:
         if "," in s:
             s = _DIGIT_COMMA_DIGIT.sub(r"\1\2", s)
         if "." in s:
-            s = _PERIOD_NOT_BEFORE_DIGIT.sub(r" \1", s)
+            # Without two periods in a row, the reference's `\.([^0-9]|$)` -> ` \1` (which also consumes the
+            # character after the period) is the same as turning every period not before a digit into a space.
+            lone = ".." not in s
+            s = _LONE_PERIOD_NOT_BEFORE_DIGIT.sub(" ", s) if lone else _PERIOD_NOT_BEFORE_DIGIT.sub(r" \1", s)
         s = unicodedata.normalize("NFKD", s).translate(self._symbols)
         s = self._postprocess_numbers(self._standardize_numbers(self._preprocess_numbers(s)))
         spellings = self._spellings

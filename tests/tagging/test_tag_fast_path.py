@@ -75,6 +75,7 @@ def test_fast_path_parity_on_random_transcripts():
         "WEBVTT\n\n00:00:02.000 --> 00:00:03.000\nb\n\n00:00:00.000 --> 00:00:01.000\na\n\n",  # unsorted
         "WEBVTT\n\n00:00:01.000 --> 00:00:00.000\nbackwards\n\n",
         "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\na\n00:00:01.000 --> 00:00:02.000\nb\n\n",  # one block
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.000 --> 00:00:02.000\na\n\n",  # two arrows on one line
         "WEBVTT\n\n0:00.000 --> 0:01.000\nshort times\n\n",
         "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<i></i>\n\n",  # no text left
         "WEBVTT\n\n",
