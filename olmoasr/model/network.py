@@ -6,10 +6,10 @@ serves fp32, fp16 and bf16; logits are always float32. Attention is `scaled_dot_
 with `is_causal` for the decoder: right-padded training batches need no mask, because a real token
 never attends to a later (padding) position.
 
-Without autograd (decoding), each attention runs one fused projection (query+key+value, or key+value
-over the audio) and the output projection reads a contiguous transposed copy of the token embedding
-in the activation dtype: those are `InferenceWeights`, derived from the parameters and rebuilt when a
-parameter changes. Training keeps the plain parameters, so gradients and checkpoints are unaffected.
+Without autograd (decoding), the decoder's self-attention computes query, key and value with one
+fused matmul, and the output projection reads the token embedding laid out for the product: those
+are `InferenceWeights`, derived from the parameters and rebuilt when a parameter changes. Training
+multiplies the plain parameters, so gradients and checkpoints are unaffected.
 """
 
 from __future__ import annotations
@@ -115,9 +115,14 @@ def sinusoids(length: int, channels: int, max_timescale: float = 10_000) -> Tens
 
 
 class MultiHeadAttention(nn.Module):
-    def __init__(self, n_state: int, n_head: int):
+    """Attention with `n_head` heads. `fuse_qkv` (the decoder's self-attention, run once per token) computes
+    query, key and value with one matmul when no gradient is needed; elsewhere the products are large
+    enough that a fused copy of the weights would only cost memory."""
+
+    def __init__(self, n_state: int, n_head: int, fuse_qkv: bool = False):
         super().__init__()
         self.n_head = n_head
+        self.fuse_qkv = fuse_qkv
         self.query = Linear(n_state, n_state)
         self.key = Linear(n_state, n_state, bias=False)
         self.value = Linear(n_state, n_state)
@@ -133,7 +138,7 @@ class MultiHeadAttention(nn.Module):
     def self_projections(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Query, key and value of `x`, each [batch, heads, length, head_dim]."""
         layers = (self.query, self.key, self.value)
-        if needs_autograd(x, *(layer.weight for layer in layers)):
+        if not self.fuse_qkv or needs_autograd(x, *(layer.weight for layer in layers)):
             return self.split_heads(self.query(x)), self.split_heads(self.key(x)), self.split_heads(self.value(x))
         q, k, v = self._fused("qkv", layers, x).chunk(3, dim=-1)
         return self.split_heads(q), self.split_heads(k), self.split_heads(v)
@@ -148,11 +153,7 @@ class MultiHeadAttention(nn.Module):
 
     def cross_keys_values(self, xa: Tensor) -> tuple[Tensor, Tensor]:
         """Keys and values of the audio features, [batch, heads, n_audio_ctx, head_dim] each."""
-        layers = (self.key, self.value)
-        if needs_autograd(xa, *(layer.weight for layer in layers)):
-            return self.split_heads(self.key(xa)), self.split_heads(self.value(xa))
-        k, v = self._fused("kv", layers, xa).chunk(2, dim=-1)
-        return self.split_heads(k), self.split_heads(v)
+        return self.split_heads(self.key(xa)), self.split_heads(self.value(xa))
 
     def forward(
         self,
@@ -201,7 +202,7 @@ class ResidualAttentionBlock(nn.Module):
 
     def __init__(self, n_state: int, n_head: int, cross_attention: bool = False):
         super().__init__()
-        self.attn = MultiHeadAttention(n_state, n_head)
+        self.attn = MultiHeadAttention(n_state, n_head, fuse_qkv=cross_attention)
         self.attn_ln = LayerNorm(n_state)
         self.cross_attn = MultiHeadAttention(n_state, n_head) if cross_attention else None
         self.cross_attn_ln = LayerNorm(n_state) if cross_attention else None
@@ -283,8 +284,11 @@ class TextDecoder(nn.Module):
             return x.float() @ weight.float().T
         dtype = torch.float16 if x.dtype == torch.float16 else torch.float32
         x = x.to(dtype)
-        if x.device.type == "cpu" and dtype == torch.float32 and x.numel() > x.shape[-1] and onednn_linear():
-            pack, linear = onednn_linear()
+        cpu_float32 = x.device.type == "cpu" and dtype == torch.float32
+        # inductor packs weights itself and cannot trace a prepacked one
+        onednn = onednn_linear() if cpu_float32 and not torch.compiler.is_compiling() else None
+        if onednn is not None and x.numel() > x.shape[-1]:
+            pack, linear = onednn
             packed = self.derived.get(f"logits.onednn.{dtype}", [weight], lambda: pack(weight.to(dtype), 8))
             return linear(x, packed, None, "none", [], "").float()
         transposed = self.derived.get(f"logits.{dtype}", [weight], lambda: weight.to(dtype).T.contiguous())
