@@ -117,15 +117,19 @@ def accelerator_table(
     """bf16 DDP on one device, one row per variant (the GPU figures; on CPU only a check of the code path)."""
     import torch
 
+    from olmoasr.train.config import PEAK_FLOPS
+
     name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU"
+    hardware = next((key for key in PEAK_FLOPS if key.lower() in name.lower()), "H100")  # MFU's peak FLOP/s
     lines = [f"**{name}, bf16, DDP on one device, batch {batch}, {steps} timed steps, {workers} loader workers"
              f"{', torch.compile per block' if compile_blocks else ''}:**", "",
              "| variant | samples/s | audio-min per device-s | MFU | data-wait | peak mem |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     data = synthetic_mix(root / "accelerator", max(segments, batch * (steps + 2)))
+    settings = {"compile": compile_blocks, "hardware": hardware, **(extra or {})}
     for variant in variants:
         r = run_training(data, root / f"{device}-{variant}", variant, steps, batch, "bfloat16", device, ddp=True,
-                         workers=workers, extra={"compile": compile_blocks, **(extra or {})})  # fmt: skip
+                         workers=workers, extra=settings)  # fmt: skip
         mfu = "n/a (no peak on CPU)" if r["mfu"] is None else f"{r['mfu']:.1%}"
         lines.append(f"| {variant} | {r['samples_per_s']:.1f} | {r['audio_min_per_device_s']:.1f} | {mfu} | "
                      f"{r['data_wait']:.1%} | {r['peak_mem_gb']:.1f} GB |")  # fmt: skip

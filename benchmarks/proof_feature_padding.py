@@ -1,8 +1,8 @@
 """Which padding should training use? A micro model per `feature_padding` policy, from scratch, on a few
 distinct spoken sentences; then every clip decoded as each command decodes it.
 
-    python benchmarks/proof_feature_padding.py                       # 6 clips, mel/audio/mixed, ~15 min on 2 cores
-    python benchmarks/proof_feature_padding.py --policies mixed --steps 120 --no-write
+    python benchmarks/proof_feature_padding.py             # 6 clips; mel/audio/mixed x 80 steps, mixed x 160
+    python benchmarks/proof_feature_padding.py --runs mixed:120 --no-write
 
 Decoders per clip: `transcribe` (sequential, the spectrogram padded with 0.0 after the content, like
 openai-whisper), `transcribe --batched`, and `eval`'s short form with each padding convention. A clip
@@ -66,8 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", default="benchmarks/.work/feature_padding")
     parser.add_argument("--clips", type=int, default=6)
-    parser.add_argument("--policies", default="mel,audio,mixed")
-    parser.add_argument("--steps", type=int, default=80)
+    parser.add_argument("--runs", default="mel:80,audio:80,mixed:80,mixed:160", help="policy:steps, comma-separated.")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seeds", default="0", help="Training seeds (comma-separated); each is one run.")
     parser.add_argument("--no-write", action="store_true", help="Do not write benchmarks/RESULTS.md.")
@@ -86,12 +85,12 @@ def main() -> None:
     references = [clip["text"] for clip in clips]
 
     rows = []
-    for policy in args.policies.split(","):
+    for policy, steps in (run.split(":") for run in args.runs.split(",")):
         for seed in (int(s) for s in args.seeds.split(",")):
-            run = work / f"run_{policy}_{seed}"
-            overrides = {"data": str(work / "segs"), "out": str(run), "train_steps": args.steps, "lr": args.lr,
+            run = work / f"run_{policy}_{steps}_{seed}"
+            overrides = {"data": str(work / "segs"), "out": str(run), "train_steps": int(steps), "lr": args.lr,
                          "eff_batch_size": args.clips, "train_batch_size": args.clips, "feature_padding": policy,
-                         "seed": seed, "device": "cpu", "ckpt_freq": args.steps, "train_log_freq": 10,
+                         "seed": seed, "device": "cpu", "ckpt_freq": steps, "train_log_freq": 10,
                          "resume": "never", "warmup_fraction": 0.1}  # fmt: skip
             if not (run / "export.pt").exists():  # a finished run is reused
                 start = time.perf_counter()
@@ -103,21 +102,22 @@ def main() -> None:
             texts = decode_clips(run / "export.pt", clips, clip_set.manifest.parent)
             (run / "decoded.json").write_text(json.dumps(texts, indent=1))
             scores = {name: score(references, texts[name]) for name in DECODERS}
-            rows.append((policy, seed, loss, minutes, scores))
-            print(policy, seed, scores, flush=True)
+            rows.append((policy, steps, seed, loss, minutes, scores))
+            print(policy, steps, seed, scores, flush=True)
 
     lines = [
         f"Micro model (d=64, 2+2 layers, 30 s windows) trained from scratch on {args.clips} distinct flite "
-        f"sentences (one caption each, ~3 s), {args.steps} steps of all {args.clips} clips, lr {args.lr:g}, fp32 "
-        "CPU, one run per policy and seed. A cell: clips that come back with their own text (CER <= 20% and "
-        f"the own reference closest) out of {args.clips}, and the mean CER.",
+        f"sentences (one caption each, ~3 s); every step is all {args.clips} clips, lr {args.lr:g} with 10% "
+        "warm-up, fp32 CPU, one run per row. A cell: clips that come back with their own text (CER <= 20% and "
+        f"the own reference closest) out of {args.clips}, and the mean CER. Training minutes are wall time on a "
+        "shared, heavily loaded machine (compare rows only roughly).",
         "",
-        f"| feature_padding | seed | final loss | train min | {' | '.join(DECODERS)} |",
-        "|---|---|---|---|" + "---|" * len(DECODERS),
+        f"| feature_padding | steps | seed | final loss | train min | {' | '.join(DECODERS)} |",
+        "|---|---|---|---|---|" + "---|" * len(DECODERS),
     ]
-    for policy, seed, loss, minutes, scores in rows:
+    for policy, steps, seed, loss, minutes, scores in rows:
         cells = " | ".join(f"{scores[d][0]}/{args.clips} ({100 * scores[d][1]:.0f}%)" for d in DECODERS)
-        lines.append(f"| {policy} | {seed} | {loss:.3f} | {minutes:.1f} | {cells} |")
+        lines.append(f"| {policy} | {steps} | {seed} | {loss:.3f} | {minutes:.1f} | {cells} |")
     body = "\n".join(lines)
     print(body)
     if not args.no_write:

@@ -66,10 +66,11 @@ class TrainConfig:
     persistent_workers: bool = True  # always true in effect: the loader streams without end, workers live all run
     timestamp_prob: float = 0.5  # probability of the timestamp target form (spec §7.3)
     nospeech_placement: str = "decoder"  # decoder: sot,nospeech,eot | original: sot,notimestamps,nospeech,eot
-    # how a window shorter than 30 s is padded (olmoasr.model.features.FEATURE_PADDINGS): mel (as `transcribe`
-    # sees it) | audio (as the original trainer, Hugging Face and `eval`'s short form) | mixed (each sample
-    # one or the other, from its own seeded draw)
-    feature_padding: str = "audio"
+    # what fills a window after a segment shorter than 30 s (olmoasr.model.features.log_mel_batch): mel (the
+    # spectrogram padding `transcribe` gives a model) | audio (the samples padding of the original trainer,
+    # Hugging Face and `eval`'s short form) | mixed (each sample one or the other, from its seeded draw: the
+    # model then reads both; benchmarks/RESULTS.md "feature padding" for the measurements)
+    feature_padding: str = "mixed"
     # --- precision / parallelism --------------------------------------------------------------
     precision: str = "bfloat16"
     strategy: str = "auto"  # auto (ddp when world > 1) | ddp | fsdp

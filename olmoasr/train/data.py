@@ -68,7 +68,7 @@ class StreamSpec:
     shuffle_buffer: int = 2000
     timestamp_prob: float = 0.5
     nospeech_placement: str = "decoder"
-    feature_padding: str = "audio"  # audio | mel | mixed (TrainConfig.feature_padding)
+    feature_padding: str = "mixed"  # audio | mel | mixed (TrainConfig.feature_padding)
     rank: int = 0
     world_size: int = 1
     num_workers: int = 0

@@ -96,12 +96,11 @@ def test_epochs_reshuffle_and_the_one_coin_does_not_depend_on_the_reader(mix16):
         assert all(by_key[k] == ts for k, ts in zip(batch["keys"], batch["timestamps"], strict=True))
 
 
-def test_batches_are_padded_to_the_batch_maximum(mix16):
+def test_token_rows_are_padded_to_the_batch_maximum_and_clips_keep_their_length(mix16):
     batch = take(spec_for(mix16, batch_size=4, shuffle=False, timestamp_prob=0.0), 1)[0]
     lengths = (batch["targets"] != IGNORE_INDEX).sum(dim=1)
     assert batch["inputs"].shape == batch["targets"].shape
     assert batch["inputs"].shape[1] == int(lengths.max()) < 448
-    assert batch["pads"] == ["audio"] * 4  # the default feature_padding
     assert max(len(c) for c in batch["clips"]) < 30 * 16000  # clips as they are (the log-mel pads them)
     assert (batch["inputs"][:, 0] == 50257).all() and (batch["inputs"][:, 1] == 50362).all()
 
@@ -110,3 +109,14 @@ def test_dataloader_workers_deal_batches_round_robin(mix16):
     loader = make_loader(spec_for(mix16, num_workers=2, batch_size=2))
     states = [b["state"][0] for b in itertools.islice(iter(loader), 4)]
     assert states == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("policy", ["mel", "audio", "mixed"])
+def test_each_clip_carries_its_padding_and_mixed_draws_it_per_sample(mix16, policy):
+    one = take(spec_for(mix16, batch_size=16, feature_padding=policy), 2)
+    pads = [pad for batch in one for pad in batch["pads"]]
+    assert set(pads) == ({"mel", "audio"} if policy == "mixed" else {policy})
+    if policy == "mixed":  # the same sample gets the same padding whichever rank reads it
+        by_key = dict(zip(one[0]["keys"], one[0]["pads"], strict=True))
+        batch = take(spec_for(mix16, batch_size=8, rank=1, world_size=2, feature_padding=policy), 1)[0]
+        assert all(by_key[k] == pad for k, pad in zip(batch["keys"], batch["pads"], strict=True))

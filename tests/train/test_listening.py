@@ -47,8 +47,8 @@ def test_a_trained_micro_model_gives_every_clip_its_own_text(tmp_path):
     assert run(["prep", "jsonl", str(clip_set.raw_dir), "-o", str(tmp_path / "docs"), *quiet]) == 0
     assert run(["prep", "segment", str(tmp_path / "docs"), "-o", str(tmp_path / "segs"), *quiet]) == 0
     train = ["train", "-c", "micro", "--data", str(tmp_path / "segs"), "--out", str(tmp_path / "run"),
-             "--train_steps", "80", "--train_batch_size", str(CLIPS), "--eff_batch_size", str(CLIPS),
-             "--warmup_fraction", "0.1", "--device", "cpu", "--train_log_freq", "20", "--ckpt_freq", "80"]  # fmt: skip
+             "--train_steps", "160", "--train_batch_size", str(CLIPS), "--eff_batch_size", str(CLIPS),
+             "--warmup_fraction", "0.1", "--device", "cpu", "--train_log_freq", "20", "--ckpt_freq", "160"]  # fmt: skip
     assert run(train) == 0
     export = str(tmp_path / "run" / "export.pt")
 
