@@ -92,25 +92,27 @@ class DataOptions:
 
 def open_eval_set(entry: EvalSet, options: DataOptions) -> EvalData:
     """Utterances of a registry set: `<data-root>/<name>` first when present, else the Hub or its manual layout."""
-    from olmoasr.evaluation import hub, local
+    from olmoasr.evaluation import hub_datasets, local
 
     source = entry.source
     if isinstance(source, HubSource):
         local_copy = _local_hub_copy(entry, options.data_root)
         if local_copy is not None:
-            dataset = hub.load_local_hub_dataset(local_copy, split=source.split)
-            dataset = hub.undecoded_audio(dataset, source.audio_column, str(local_copy))
+            dataset = hub_datasets.load_local_hub_dataset(local_copy, split=source.split)
+            dataset = hub_datasets.undecoded_audio(dataset, source.audio_column, str(local_copy))
             described = f"local copy {local_copy} of {source.describe()}"
-            records = hub.guarded_rows(dataset, entry.name, str(local_copy))
+            records = hub_datasets.guarded_rows(dataset, entry.name, str(local_copy))
         else:
             token = options.hf_token or os.environ.get("HF_TOKEN")
-            dataset = hub.load_hub_records(
+            dataset = hub_datasets.load_hub_records(
                 source, cache_dir=options.cache_dir, token=token, streaming=options.streaming, set_name=entry.name
             )
             described = source.describe()
-            records = hub.guarded_rows(dataset, entry.name, source.repo_id)
+            records = hub_datasets.guarded_rows(dataset, entry.name, source.repo_id)
         base = Path(local_copy) if local_copy is not None else None
-        utterances = hub.utterances_from_records(records, source.text_field, source.audio_column, entry.name, base)
+        utterances = hub_datasets.utterances_from_records(
+            records, source.text_field, source.audio_column, entry.name, base
+        )
         return EvalData(entry.name, entry.form, described, utterances)
     assert isinstance(source, LocalSource)
     folder = _manual_folder(entry, options.data_root)
@@ -156,13 +158,13 @@ def open_dataset_dir(
     audio_column: str | None = None,
     form: str = "short",
 ) -> EvalData:
-    from olmoasr.evaluation import hub
+    from olmoasr.evaluation import hub_datasets
 
     root = Path(path)
-    dataset = hub.load_local_hub_dataset(root, split=split)
-    text_field, audio_column = hub.detect_columns(dataset, text_field, audio_column, str(root))
-    dataset = hub.undecoded_audio(dataset, audio_column, str(root))
+    dataset = hub_datasets.load_local_hub_dataset(root, split=split)
+    text_field, audio_column = hub_datasets.detect_columns(dataset, text_field, audio_column, str(root))
+    dataset = hub_datasets.undecoded_audio(dataset, audio_column, str(root))
     base = root if root.is_dir() else root.parent
-    records = hub.guarded_rows(dataset, root.name, str(root))
-    utterances = hub.utterances_from_records(records, text_field, audio_column, root.name, base)
+    records = hub_datasets.guarded_rows(dataset, root.name, str(root))
+    utterances = hub_datasets.utterances_from_records(records, text_field, audio_column, root.name, base)
     return EvalData(root.name, form, f"dataset {root} [{text_field}]", utterances)

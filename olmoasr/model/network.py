@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from olmoasr.model.dims import ModelDimensions
+from olmoasr.model.dims import MULTILINGUAL_VOCAB, ModelDimensions
 from olmoasr.model.kv_cache import KVCache
 
 if TYPE_CHECKING:
@@ -332,7 +332,7 @@ class Whisper(nn.Module):
 
     @property
     def is_multilingual(self) -> bool:
-        return self.dims.n_vocab >= 51865
+        return self.dims.n_vocab >= MULTILINGUAL_VOCAB
 
     @property
     def num_languages(self) -> int:

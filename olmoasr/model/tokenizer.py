@@ -153,11 +153,6 @@ class Tokenizer:
     def n_vocab(self) -> int:
         return self.encoding.n_vocab
 
-    @cached_property
-    def language_token_id(self) -> int | None:
-        """The id of this tokenizer's language, or None when it has no language (English-only models)."""
-        return None if self.language is None else self.language_token(self.language)
-
     def language_token(self, language: str) -> int:
         code = language_code(language)
         token = self.special_tokens.get(f"<|{code}|>")
@@ -191,9 +186,6 @@ class Tokenizer:
         if not 0 <= ms <= (N_TIMESTAMPS - 1) * TIMESTAMP_STEP_MS:
             raise ValueError(f"timestamp {ms} ms is outside the 0..30000 ms window")
         return self.timestamp_begin + int(ms // TIMESTAMP_STEP_MS)
-
-    def timestamp_seconds(self, token: int) -> float:
-        return (token - self.timestamp_begin) * TIMESTAMP_STEP_MS / 1000
 
     @cached_property
     def non_speech_tokens(self) -> tuple[int, ...]:

@@ -148,12 +148,3 @@ def merge_into_chunks(
         else:
             chunks.append((start, end))
     return chunks
-
-
-def speech_chunks(
-    audio: np.ndarray, max_seconds: float = 30.0, options: VadOptions = VadOptions()
-) -> list[tuple[float, float]]:
-    """(start, end) seconds of <= `max_seconds` chunks that hold all the speech in `audio`."""
-    duration = len(audio) / SAMPLE_RATE
-    probs = speech_probabilities(audio, options)
-    return merge_into_chunks(speech_regions(probs, duration, options), max_seconds, probs)

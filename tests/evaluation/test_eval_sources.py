@@ -215,7 +215,7 @@ def test_coraal_text_cleaning(raw, clean):
 
 
 def test_connection_lost_while_streaming_is_one_line():
-    from olmoasr.evaluation.hub import guarded_rows
+    from olmoasr.evaluation.hub_datasets import guarded_rows
 
     def rows():
         yield {"text": "first"}
@@ -232,7 +232,7 @@ def test_connection_lost_while_streaming_is_one_line():
 
 
 def test_gated_failure_names_the_token_option():
-    from olmoasr.evaluation.hub import hub_error
+    from olmoasr.evaluation.hub_datasets import hub_error
 
     message = str(hub_error("x", "org/set", OSError("401 Client Error: Unauthorized for url")))
     assert "--hf-token" in message and "\n" not in message
