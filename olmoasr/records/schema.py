@@ -6,14 +6,15 @@ The models are the single source of field names and types. Writers build records
 (`document_record`, `segment_record`: validated, serialisable dicts); readers choose per boundary:
 `validate_document` / `validate_segment` (Pydantic, a few µs a record, typed `RecordError`) where a stage
 works on few records, or `check_document` / `check_segment` (a plain-dict check derived from the same
-models, well under a µs for a good record) where a hot loop must skip and count bad records.
+models, about a third of Pydantic's cost: `benchmarks/bench_schema.py`) where a hot loop must skip and
+count bad records.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
@@ -186,51 +187,63 @@ def segment_record(**fields: Any) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------ fast check
 
-Check = Callable[[Any], bool]
 
-
-def _type_check(annotation: Any) -> Check:
-    """A predicate for one JSON value that accepts what the models' strict validation accepts."""
+def _json_types(annotation: Any) -> tuple[frozenset[type], frozenset[str] | None]:
+    """The exact JSON value types a field's strict validation accepts, and a Literal's allowed values."""
     origin = typing.get_origin(annotation)
     if origin is Literal:
-        allowed = frozenset(typing.get_args(annotation))
-        return lambda value: isinstance(value, str) and value in allowed
+        return frozenset({str}), frozenset(typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):
-        checks = [_type_check(arg) for arg in typing.get_args(annotation)]
-        return lambda value: any(check(value) for check in checks)
-    if annotation is type(None):
-        return lambda value: value is None
-    if annotation is bool:
-        return lambda value: value is True or value is False
-    if annotation is int:
-        return lambda value: type(value) is int
+        found: set[type] = set()
+        literals: set[str] = set()
+        for arg in typing.get_args(annotation):
+            arg_types, arg_literals = _json_types(arg)
+            found |= arg_types
+            literals |= arg_literals or set()
+        return frozenset(found), frozenset(literals) if literals else None
     if annotation is float:
-        return lambda value: type(value) is float or type(value) is int
-    if annotation is str:
-        return lambda value: type(value) is str
+        return frozenset({float, int}), None  # strict mode takes an int for a float, never a bool
+    if annotation in (type(None), bool, int, str):
+        return frozenset({annotation}), None
     raise TypeError(f"no fast check for field type {annotation!r}")
 
 
-def _checks(model: type[_Record]) -> tuple[tuple[str, ...], tuple[tuple[str, Check], ...]]:
+@dataclass(frozen=True)
+class _Checks:
+    required: tuple[str, ...]
+    typed: dict[str, frozenset[type]]
+    literals: tuple[tuple[str, frozenset[str]], ...]
+
+
+def _checks(model: type[_Record]) -> _Checks:
+    typed, literals = [], []
+    for name, info in model.model_fields.items():
+        allowed, values = _json_types(info.annotation)
+        typed.append((name, allowed))
+        if values is not None:
+            literals.append((name, values))
     required = tuple(name for name, info in model.model_fields.items() if info.is_required())
-    typed = tuple((name, _type_check(info.annotation)) for name, info in model.model_fields.items())
-    return required, typed
+    return _Checks(required, dict(typed), tuple(literals))
 
 
 _DOCUMENT_CHECKS = _checks(DocumentRecord)
 _SEGMENT_CHECKS = _checks(SegmentRecord)
 
 
-def _check(checks: tuple[tuple[str, ...], tuple[tuple[str, Check], ...]], record: Any) -> str | None:
-    if not isinstance(record, dict):
+def _check(checks: _Checks, record: Any) -> str | None:
+    if type(record) is not dict:
         return "bad:record"
-    required, typed = checks
-    for name in required:
+    for name in checks.required:
         if name not in record:
             return f"missing:{name}"
-    for name, check in typed:
+    typed = checks.typed
+    for name, value in record.items():  # fields the record leaves out keep their defaults
+        allowed = typed.get(name)
+        if allowed is not None and type(value) not in allowed:
+            return f"bad:{name}"
+    for name, values in checks.literals:
         value = record.get(name)
-        if value is not None and not check(value):
+        if type(value) is str and value not in values:
             return f"bad:{name}"
     return None
 
