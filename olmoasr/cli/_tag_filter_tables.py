@@ -56,6 +56,7 @@ def print_tag_summary(summary: dict[str, Any], report: Any, summary_file: Path) 
 
 def print_funnel(funnel: dict[str, Any], output: str | Path) -> None:
     from olmoasr.io.storage import as_path
+    from olmoasr.pipeline.filter_config import DROP_REASON_KINDS, drop_reason_kind
 
     console = stdout_console()
     table = Table(title=f"filter · {funnel['config']}")
@@ -70,8 +71,15 @@ def print_funnel(funnel: dict[str, Any], output: str | Path) -> None:
             f"{row['pct_hours']:.2f}%",
         )
     console.print(table)
-    reasons = ", ".join(f"{k}: {int(v):,}" for k, v in funnel["drop_reasons"].items()) or "none"
-    console.print(f"drop reasons: {reasons}")
+    by_kind: dict[str, list[str]] = {}
+    for reason, count in funnel["drop_reasons"].items():
+        by_kind.setdefault(drop_reason_kind(reason), []).append(f"{reason}: {int(count):,}")
+    if not by_kind:
+        console.print("dropped: none")
+    for kind, reasons in sorted(by_kind.items(), key=lambda item: list(DROP_REASON_KINDS).index(item[0])):
+        console.print(f"dropped ({DROP_REASON_KINDS[kind]}): {', '.join(reasons)}")
+    if "missing" in by_kind:
+        console.print("records without a value are kept with --missing pass")
     if funnel["malformed_lines"]:
         console.print(f"malformed lines skipped: {int(funnel['malformed_lines']):,}")
     console.print(f"funnel: {as_path(output) / 'filter_funnel.json'}")
@@ -92,13 +100,36 @@ def print_sample(result: Any) -> None:
         console.print(f"{result.duplicate_ids:,} candidate record(s) repeated another record's id and were not drawn")
 
 
-def print_tag_percentiles(result: Any) -> None:
+COMPACT_PERCENTILES = (0, 1, 5, 10, 25, 50, 75, 90, 95, 99, 100)
+COMPACT_VALUES = 20
+
+
+def print_tag_stats(result: Any, full: bool = False) -> None:
+    """Percentiles of a tag's numbers (11 of them, or all 101 with `full`) and its mean, then counts of its
+    other values (the 20 most frequent, or all with `full`), then how many records had no value."""
     console = stdout_console()
-    kind = "exact" if result.exact else f"approximate (seeded reservoir of {result.sample_size:,})"
-    table = Table(title=f"{result.key}: {result.values:,} values, percentiles {kind}")
-    table.add_column("percentile", justify="right")
-    table.add_column("value", justify="right")
-    for p, value in result.percentiles:
-        table.add_row(str(p), f"{value:.6g}")
-    console.print(table)
-    console.print(f"records without {result.key}: {result.missing:,}; non-numeric values: {result.non_numeric:,}")
+    notes = [f"{result.records:,} records", f"{result.missing:,} without a value"]
+    if result.percentiles:
+        table = Table(title=f"{result.key}: percentiles")
+        table.add_column("percentile", justify="right")
+        table.add_column("value", justify="right")
+        shown = result.percentiles if full else [row for row in result.percentiles if row[0] in COMPACT_PERCENTILES]
+        for p, value in shown:
+            table.add_row(str(p), f"{value:.6g}")
+        table.add_row("mean", f"{result.mean:.6g}")
+        console.print(table)
+        kind = "exact" if result.exact else f"approximate, seeded reservoir of {result.sample_size:,}"
+        notes.append(f"{result.values:,} numbers ({kind})")
+    if result.counts:
+        shown_counts = list(result.counts.items()) if full else list(result.counts.items())[:COMPACT_VALUES]
+        table = Table(title=f"{result.key}: values")
+        for column in ("value", "records", "% of records"):
+            table.add_column(column, justify="left" if column == "value" else "right")
+        for value, count in shown_counts:
+            table.add_row(value, f"{count:,}", _pct(count, result.records))
+        console.print(table)
+        if len(shown_counts) < len(result.counts):
+            console.print(f"{len(result.counts) - len(shown_counts):,} less frequent values not shown (--full)")
+    if result.uncounted:
+        notes.append(f"{result.uncounted:,} other values (lists, objects, NaN, beyond --cap distinct)")
+    console.print(", ".join(notes))

@@ -26,7 +26,19 @@ from olmoasr.errors import ConfigError, TranscriptError
 from olmoasr.records.transcripts import Caption, format_transcript, parse_transcript
 
 MISSING_POLICIES = ("drop", "pass")
+DROP_REASON_KINDS = {  # why a record went, as the funnel output says it
+    "test": "value failed the step",
+    "missing": "no value, absent or null",
+    "type": "value of the wrong type",
+    "unparseable": "transcript does not parse",
+}
 _REF_KEYS = ("ref_value", "reference_value")
+
+
+def drop_reason_kind(reason: str) -> str:
+    """`missing`, `type`, `unparseable` or `test` (a bare field name) for a drop reason."""
+    kind, sep, _ = reason.partition(":")
+    return kind if sep and kind in DROP_REASON_KINDS else "test"
 
 
 @dataclass(frozen=True)
@@ -158,9 +170,14 @@ class CleanSegContent(FilterStep):
 
 @dataclass(frozen=True)
 class FilterConfig:
-    name: str
+    name: str  # the YAML's `name:`; several of the original's files share one, so reports show `file_name`
     path: str
     steps: tuple[FilterStep, ...]
+
+    @property
+    def file_name(self) -> str:
+        """The config file's own name without `.yaml`: what tells one shipped config from another."""
+        return Path(self.path).stem
 
 
 _NUMERIC_KEYS = ("lower_bound", "upper_bound", "inclusive")

@@ -114,7 +114,8 @@ def funnel(stats: Stats, config: FilterConfig) -> dict[str, Any]:
         )
         records, hours = kept_records, max(kept_hours, 0.0)
     return {
-        "config": config.name,
+        "config": config.file_name,
+        "config_name": config.name,
         "config_path": config.path,
         "input": {"records": stats.get("records", 0), "hours": stats.get("seconds", 0.0) / 3600},
         "kept": {"records": stats.get("kept/records", 0), "hours": stats.get("kept/seconds", 0.0) / 3600},

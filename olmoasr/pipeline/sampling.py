@@ -1,4 +1,4 @@
-"""Training-mix sampling across ALL input shards (not per file), and percentiles of a numeric tag.
+"""Training-mix sampling across ALL input shards (not per file), and what one tag holds (`--stats`).
 
 Every record gets a seeded pseudo-random key from its identity (`seg_id`, else `id`, else file:line), so a
 sample depends only on the seed and the records, not on how they are sharded. `--count N` keeps the N
@@ -354,13 +354,28 @@ def _write_selected(
 
 @dataclass
 class TagStatsResult:
+    """What one field holds across the records: percentiles of its numbers, counts of its other values."""
+
     key: str
-    values: int
-    missing: int
-    non_numeric: int
-    exact: bool
+    records: int  # records read
+    missing: int  # records without the field, or with null
+    values: int  # numeric values (percentiles and mean are over these)
+    exact: bool  # percentiles from every numeric value, not from a reservoir
     sample_size: int
-    percentiles: list[tuple[int, float]]
+    percentiles: list[tuple[int, float]]  # (p, value) for p = 0..100; empty without numeric values
+    mean: float | None
+    counts: dict[str, int]  # strings and booleans (`true` / `false`): records per value, most frequent first
+    uncounted: int  # other values: lists, objects, NaN, and strings beyond `cap` distinct ones
+
+    @property
+    def non_numeric(self) -> int:
+        return sum(self.counts.values()) + self.uncounted
+
+
+def _categorical(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else None
 
 
 def tag_stats(
@@ -369,7 +384,9 @@ def tag_stats(
     cap: int = 1_000_000,
     seed: int = 0,
 ) -> TagStatsResult:
-    """Percentiles 0..100 of a numeric field: exact up to `cap` values, beyond that from a seeded reservoir."""
+    """What a field holds: percentiles 0..100 of its numbers (exact up to `cap` values, beyond that from a
+    seeded reservoir) and counts of its strings and booleans (up to `cap` distinct values). A field that no
+    record has is a UsageError naming the fields that are there."""
     input_path = as_path(input_path)
     if not input_path.exists():
         raise UsageError(f"{input_path}: no such file or directory")
@@ -380,24 +397,47 @@ def tag_stats(
         raise UsageError(f"--cap must be positive, got {cap}")
     rng = random.Random(seed)
     reservoir: list[float] = []
-    seen = missing = non_numeric = 0
+    counts: dict[str, int] = {}
+    fields: set[str] = set()
+    records = present = nulls = seen = uncounted = 0
+    total = 0.0
     for path in files:
         for _, record in iter_jsonl(path):
-            value = record.get(key)
-            if value is None:
-                missing += 1
+            records += 1
+            if key not in record:
+                if not present:
+                    fields.update(record)
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-                non_numeric += 1
+            present += 1
+            value = record[key]
+            if value is None:
+                nulls += 1
+                continue
+            category = _categorical(value)
+            if category is not None:
+                if category in counts or len(counts) < cap:
+                    counts[category] = counts.get(category, 0) + 1
+                else:
+                    uncounted += 1
+                continue
+            if not isinstance(value, int | float) or math.isnan(value):
+                uncounted += 1
                 continue
             seen += 1
+            total += value
             if len(reservoir) < cap:
                 reservoir.append(float(value))
             else:
                 slot = rng.randrange(seen)
                 if slot < cap:
                     reservoir[slot] = float(value)
+    if not present:
+        known = ", ".join(sorted(fields)[:40]) or "none"
+        raise UsageError(f"{input_path}: no record has a field `{key}` (fields there: {known})")
     reservoir.sort()
     n = len(reservoir)
     table = [(p, reservoir[round(p / 100 * (n - 1))]) for p in PERCENTILES] if n else []
-    return TagStatsResult(key, seen, missing, non_numeric, seen <= cap, n, table)
+    ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    mean = total / seen if seen else None
+    missing = records - present + nulls
+    return TagStatsResult(key, records, missing, seen, seen <= cap, n, table, mean, ordered, uncounted)

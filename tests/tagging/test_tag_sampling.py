@@ -1,4 +1,4 @@
-"""`sample`: reproducible across all shards, hour accuracy, count mode, streaming outputs; `--stats` percentiles."""
+"""`sample`: reproducible across all shards, hour accuracy, count mode, streaming outputs; `--stats`."""
 
 from __future__ import annotations
 
@@ -114,7 +114,22 @@ def test_tag_stats_exact_and_reservoir(tmp_path):
     assert not approx.exact and approx.sample_size == 200
     assert approx.percentiles[50][1] == pytest.approx(0.5, abs=0.1)
     assert tag_stats(tmp_path / "t", "edit_dist", cap=200, seed=1) == approx  # seeded: reproducible
-    assert tag_stats(tmp_path / "t", "nothing").percentiles == []
+    assert exact.counts == {"true": 1, "x": 1} and exact.mean == pytest.approx(0.5)
+
+
+def test_tag_stats_counts_categorical_values_and_rejects_unknown_tags(tmp_path):
+    langs = ["en"] * 5 + ["fr"] * 2 + ["de"] * 2 + [None]
+    records = [{"seg_id": f"s{i}", "audio_lang": lang, "repeating_lines": i % 3 == 0} for i, lang in enumerate(langs)]
+    write_shard(tmp_path / "t" / "a.jsonl", [*records, {"seg_id": "bare"}])
+    langs_stats = tag_stats(tmp_path / "t", "audio_lang")
+    assert list(langs_stats.counts.items()) == [("en", 5), ("de", 2), ("fr", 2)]  # most frequent, then by value
+    assert langs_stats.missing == 2 and langs_stats.records == 11
+    assert langs_stats.values == 0 and langs_stats.percentiles == [] and langs_stats.mean is None
+    assert tag_stats(tmp_path / "t", "repeating_lines").counts == {"false": 6, "true": 4}
+    capped = tag_stats(tmp_path / "t", "audio_lang", cap=2)
+    assert capped.counts == {"en": 5, "fr": 2} and capped.uncounted == 2  # `de` came third
+    with pytest.raises(UsageError, match=r"no record has a field `audio_lng` \(fields there: audio_lang, "):
+        tag_stats(tmp_path / "t", "audio_lng")
 
 
 def test_parallel_passes_give_the_same_mix(tmp_path, monkeypatch):
