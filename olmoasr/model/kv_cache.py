@@ -11,7 +11,8 @@ class KVCache:
     Self-attention K/V live in tensors [batch, heads, max_len, head_dim] allocated on first use and
     filled up to `length`; `Whisper.logits` writes the new tokens' K/V at `length` and then advances
     it. Cross-attention K/V depend only on the audio, so they are computed on the first call after a
-    `reset()` and reused.
+    `reset()` and reused. They may hold one row per audio window while the batch holds several rows
+    per window (beams, samples; `TextDecoder.cache_cross_attention`): those rows share them.
     """
 
     def __init__(self, n_layer: int, batch_size: int, max_len: int):
@@ -57,11 +58,11 @@ class KVCache:
             raise ValueError(f"cannot truncate a KV cache of length {self.length} to {length}")
         self.length = length
 
-    def reorder(self, index: torch.Tensor, *, cross: bool = False) -> None:
+    def reorder(self, index: torch.Tensor) -> None:
         """Make row i hold what row `index[i]` held (beam search keeps its best candidates).
 
         Beam search moves rows only among the beams of one audio, whose cross-attention K/V are
-        identical, so those stay in place; pass `cross=True` when rows move between different audio.
+        identical, so those stay in place.
         """
         if index.numel() != self.batch_size:
             raise ValueError(f"reorder index has {index.numel()} rows, the cache {self.batch_size}")
@@ -72,10 +73,6 @@ class KVCache:
                 filled = slice(0, self.length)
                 cached_keys[:, :, filled] = cached_keys[idx, :, filled]  # the gather copies before writing
                 cached_values[:, :, filled] = cached_values[idx, :, filled]
-            pair = self._cross[layer]
-            if cross and pair is not None:
-                idx = index.to(pair[0].device)
-                self._cross[layer] = (pair[0].index_select(0, idx), pair[1].index_select(0, idx))
 
     def reset(self) -> None:
         """Empty the cache for new audio (buffers are kept and overwritten)."""

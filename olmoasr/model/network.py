@@ -176,6 +176,8 @@ class MultiHeadAttention(nn.Module):
                 if cache is not None:
                     cache.set_cross(layer, *cached)
             k, v = cached
+            if k.shape[0] != q.shape[0]:
+                return self.out(self.merge_heads(_attend_grouped(q, k, v)))
             causal = False
         return self.out(self.merge_heads(_attend(q, k, v, causal)))
 
@@ -195,6 +197,23 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, causal: bool) -> Tensor:
     # New tokens after a cached prefix: query i sits at position n_key - n_query + i.
     allowed = torch.ones(n_query, n_key, dtype=torch.bool, device=q.device).tril(n_key - n_query)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+
+
+def _attend_grouped(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """Cross-attention of `group` rows per audio window (beams, samples) to that window's keys and values.
+
+    q [windows * group, heads, T, d], k and v [windows, heads, frames, d]: the group's queries attend
+    as one longer query sequence, so each window's keys and values are read once per step, not once
+    per row.
+    """
+    windows, heads, frames, head_dim = k.shape
+    rows, _, length, _ = q.shape
+    if rows % windows:
+        raise ValueError(f"{rows} decoder rows cannot share the audio of {windows} windows")
+    group = rows // windows
+    folded = q.view(windows, group, heads, length, head_dim).transpose(1, 2).reshape(windows, heads, -1, head_dim)
+    out = F.scaled_dot_product_attention(folded, k, v)
+    return out.view(windows, heads, group, length, head_dim).transpose(1, 2).reshape(rows, heads, length, head_dim)
 
 
 class ResidualAttentionBlock(nn.Module):
@@ -263,6 +282,16 @@ class TextDecoder(nn.Module):
         if cache is not None:
             cache.advance(tokens.shape[-1])
         return self.ln(x)
+
+    def cache_cross_attention(self, cache: KVCache, audio_features: Tensor) -> None:
+        """Put every layer's cross-attention keys and values of `audio_features` [windows, ...] in `cache`.
+
+        The cache may hold several rows per window (beams, samples): they share the window's keys and
+        values, computed and read once.
+        """
+        for layer, block in enumerate(self.blocks):
+            if block.cross_attn is not None:
+                cache.set_cross(layer, *block.cross_attn.cross_keys_values(audio_features))
 
     def forward(self, tokens: Tensor, audio_features: Tensor, cache: KVCache | None = None) -> Tensor:
         """tokens [batch, T] -> float32 logits [batch, T, n_vocab] (output projection tied to the embedding)."""

@@ -85,6 +85,24 @@ def test_cache_reorder_reset_and_truncate(make_model):
     assert (model.logits(tokens, other, cache) - model.logits(tokens, other)).abs().max() < 1e-4
 
 
+@torch.no_grad()
+def test_rows_of_one_window_share_its_cross_attention_keys_and_values(make_model):
+    model = make_model()
+    mel, tokens = _inputs(model, batch=2, n_tokens=6)
+    features = model.embed_audio(mel)
+    rows = tokens.repeat(3, 1)[torch.tensor([0, 2, 4, 1, 3, 5])]  # three rows per window, window-major
+    shared = model.new_kv_cache(6)
+    model.decoder.cache_cross_attention(shared, features)
+    assert shared.cross(0)[0].shape[0] == 2
+    grouped = torch.cat([model.logits(rows[:, :4], features, shared), model.logits(rows[:, 4:], features, shared)], 1)
+    expected = model.logits(rows, features.repeat_interleave(3, dim=0))
+    assert (grouped - expected).abs().max() < 1e-4
+    with pytest.raises(ValueError, match="cannot share"):
+        cache = model.new_kv_cache(5)
+        model.decoder.cache_cross_attention(cache, features)
+        model.logits(rows[:5, :2], features, cache)
+
+
 def test_cache_overflow_and_context_limit(make_model):
     model = make_model()
     mel, tokens = _inputs(model, batch=1, n_tokens=5)

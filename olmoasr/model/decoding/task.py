@@ -84,18 +84,45 @@ def detect_language(model: Whisper, mel: torch.Tensor, tokenizer: Tokenizer | No
 
 
 class CachedInference:
-    """Decoder forward passes that feed only the tokens the key/value cache has not seen yet."""
+    """Decoder forward passes that feed only the tokens the key/value cache has not seen yet.
 
-    def __init__(self, model: Whisper, audio_features: torch.Tensor, max_len: int):
+    `audio_features` hold one row per audio window and the decoder `group` rows per window (beams,
+    samples): each window's cross-attention keys and values are computed once and shared by its rows.
+    Only the positions a caller asks for are projected onto the vocabulary (a prompt of 200 tokens
+    needs the logits of one or two of them).
+    """
+
+    def __init__(self, model: Whisper, audio_features: torch.Tensor, group: int, max_len: int):
         self.model = model
         self.audio_features = audio_features
-        self.cache = model.new_kv_cache(audio_features.shape[0], max_len)
+        self.cache = model.new_kv_cache(audio_features.shape[0] * group, max_len)
+        model.decoder.cache_cross_attention(self.cache, audio_features)
         self.fed = 0
 
-    def logits(self, tokens: torch.Tensor) -> torch.Tensor:
+    def logits(self, tokens: torch.Tensor, positions: tuple[int, ...] = (-1,)) -> torch.Tensor:
+        """float32 logits [rows, len(positions), n_vocab] at `positions` of `tokens` not fed before (-1: the last)."""
+        hidden = self.hidden(tokens)
+        if positions == (-1,):
+            return self.model.decoder.project(hidden[:, -1:])
+        index = [position - self.fed_before if position >= 0 else hidden.shape[1] + position for position in positions]
+        return self.model.decoder.project(hidden[:, index])
+
+    def hidden(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The decoder's last hidden states [rows, new, width] of the tokens not fed before."""
+        self.fed_before = self.fed
         new_tokens = tokens[:, self.fed :]
         self.fed = tokens.shape[1]
-        return self.model.logits(new_tokens, self.audio_features, kv_cache=self.cache)
+        return self.model.decoder.hidden(new_tokens, self.audio_features, self.cache)
+
+    def logits_after(self, tokens: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
+        """float32 logits [rows, 1, n_vocab] after `tokens` (all fed) and one `extra` token per row, which the
+        cache then forgets."""
+        if tokens.shape[1] != self.fed:
+            raise ValueError(f"{tokens.shape[1]} tokens but {self.fed} fed to the cache")
+        length = self.cache.length
+        hidden = self.model.decoder.hidden(extra, self.audio_features, self.cache)
+        self.cache.truncate(length)
+        return self.model.decoder.project(hidden)
 
     def reorder(self, rows: list[int]) -> None:
         if rows != list(range(len(rows))):
@@ -159,18 +186,19 @@ class DecodingTask:
         return languages, language_probs
 
     def _token_loop(self, features: torch.Tensor, tokens: torch.Tensor):
+        """Step the decoder from `tokens` [windows * group, T] over `features` [windows, ...] until every row ends."""
         max_len = min(self.n_ctx, tokens.shape[1] + self.sample_len + 1)
-        inference = CachedInference(self.model, features, max_len)
+        inference = CachedInference(self.model, features, self.n_group, max_len)
         search = self._search(inference)
         search.reset()
         sum_logprobs = torch.zeros(tokens.shape[0], dtype=torch.float32, device=features.device)
         no_speech_probs = [math.nan] * tokens.shape[0]
         no_speech = self.tokenizer.no_speech
         for step in range(self.sample_len):
-            logits = inference.logits(tokens)
             if step == 0 and no_speech is not None:
-                no_speech_probs = self._no_speech_probs(logits, tokens, features)
-            logits = logits[:, -1].float()
+                logits, no_speech_probs = self._first_logits(inference, tokens)
+            else:
+                logits = inference.logits(tokens)[:, -1]
             for logit_filter in self.filters:
                 logit_filter.apply(logits, tokens)
             tokens, finished = search.update(tokens, logits, sum_logprobs)
@@ -178,18 +206,20 @@ class DecodingTask:
                 break
         return search, tokens, sum_logprobs, no_speech_probs
 
-    def _no_speech_probs(self, logits: torch.Tensor, tokens: torch.Tensor, features: torch.Tensor) -> list[float]:
-        """P(<|nospeech|>) at the position the model was trained to predict it (see DecodingOptions)."""
-        no_speech = self.tokenizer.no_speech
+    def _first_logits(self, inference: CachedInference, tokens: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
+        """The logits of the first sampled token [rows, n_vocab], and P(<|nospeech|>) per row at the position the
+        model was trained to predict it (see DecodingOptions)."""
         if self.options.no_speech_after == "sot":
-            at = logits[:, self.sot_index]
+            both = inference.logits(tokens, (self.sot_index, -1))
+            at, logits = both[:, 0], both[:, 1]
         elif self.options.without_timestamps:
-            at = logits[:, -1]  # the initial tokens end with <|notimestamps|>
+            logits = at = inference.logits(tokens)[:, -1]  # the initial tokens end with <|notimestamps|>
         else:
-            # one extra forward pass: what would follow <|notimestamps|> in this context
+            # what would follow <|notimestamps|> in this context
+            logits = inference.logits(tokens)[:, -1]
             no_timestamps = torch.full_like(tokens[:, :1], self.tokenizer.no_timestamps)
-            at = self.model.logits(torch.cat([tokens, no_timestamps], dim=1), features)[:, -1]
-        return at.float().softmax(dim=-1)[:, no_speech].tolist()
+            at = inference.logits_after(tokens, no_timestamps)[:, -1]
+        return logits, at.softmax(dim=-1)[:, self.tokenizer.no_speech].tolist()
 
     @torch.inference_mode()
     def run(self, mel: torch.Tensor) -> list[DecodingResult]:
@@ -205,9 +235,8 @@ class DecodingTask:
             ]
 
         group = self.n_group
-        row_features = features.repeat_interleave(group, dim=0) if group > 1 else features
         tokens = tokens.repeat_interleave(group, dim=0)
-        search, tokens, sum_logprobs, no_speech_probs = self._token_loop(row_features, tokens)
+        search, tokens, sum_logprobs, no_speech_probs = self._token_loop(features, tokens)
 
         no_speech_probs = no_speech_probs[::group]
         candidates, candidate_logprobs = search.finalize(
