@@ -45,7 +45,7 @@ from olmoasr.pipeline.segmenting import (
     segment_windows,
 )
 from olmoasr.pipeline.shard_parts import count_records, split_ranges
-from olmoasr.records.schema import DOCUMENT_FIELDS, check_document, segment_record
+from olmoasr.records.schema import DOCUMENT_FIELDS, check_document, refuse_other_record_kind, segment_record
 from olmoasr.records.segment_store import ContainerWriter, DocumentSpool
 from olmoasr.records.transcripts import format_transcript, karaoke_word_starts, parse_transcript
 from olmoasr.timestamps import format_range_ms
@@ -348,6 +348,8 @@ def prep_segment(
         raise UsageError(f"{source}: input not found")
     check_output_outside_input(source, as_path(output_dir))
     stage = PrepSegmentStage(source, as_path(output_dir), options)
-    if not stage.inputs():
+    inputs = stage.inputs()
+    if not inputs:
         raise UsageError(f"{source}: no document JSONL files (.jsonl, .jsonl.gz, .jsonl.zst) found")
+    refuse_other_record_kind(inputs.values(), "document", "prep segment reads the output of prep jsonl")
     return run_stage(stage, workers=workers, show_progress=show_progress, executor=executor)

@@ -32,9 +32,10 @@ from olmoasr.io.storage import AnyPath, as_path
 from olmoasr.log import warn
 from olmoasr.pipeline.executor import BaseExecutor, ShardTask, StageReport, Stats
 from olmoasr.pipeline.record_map import RecordStep, run_record_steps
+from olmoasr.pipeline.shard_parts import plan_shards
 from olmoasr.pipeline.taggers import LEVELS, TAGGERS, Level, Tagger
 from olmoasr.pipeline.taggers.context import UnparseableRecord, build_context
-from olmoasr.records.schema import record_duration_s
+from olmoasr.records.schema import record_duration_s, refuse_other_record_kind
 
 WARNINGS_PER_KIND = 20
 
@@ -310,6 +311,9 @@ def run_tagging(
         config = load_tagging_config(config, level)
     elif config.level != level:
         raise UsageError(f"config {config.name} was loaded for {config.level} level, not {level}")
+    other = "tag doc" if level == "segment" else "tag seg"
+    inputs = [path for _, path, _ in plan_shards(input_path, output_dir)]  # checks the paths first
+    refuse_other_record_kind(inputs, level, f"{other} tags those")
     steps: list[RecordStep] = [TaggingStep(config)]
     filtering = None
     if filter_config is not None:

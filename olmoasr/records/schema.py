@@ -12,15 +12,17 @@ count bad records.
 
 from __future__ import annotations
 
+import os
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from olmoasr.errors import InputError
+from olmoasr.errors import InputError, UsageError
 from olmoasr.timestamps import norm_end_to_ms, parse_range_ms
 
 Casing = Literal["upper", "lower", "mixed"]
@@ -258,3 +260,27 @@ def check_document(record: Any) -> str | None:
 def check_segment(record: Any) -> str | None:
     """Why a plain dict is not a valid segment, or None (see `check_document`)."""
     return _check(_SEGMENT_CHECKS, record)
+
+
+RecordKind = Literal["document", "segment"]
+
+
+def record_kind(record: Any) -> RecordKind | None:
+    """Which of the two records a plain dict is (a segment has no `content`, a document no `seg_content`)."""
+    if check_segment(record) is None:
+        return "segment"
+    return "document" if check_document(record) is None else None
+
+
+def refuse_other_record_kind(paths: Iterable[str | os.PathLike[str]], expected: RecordKind, hint: str) -> None:
+    """Fail once, naming the file, when a file's first record is the other kind (the wrong stage's output),
+    before any work; otherwise every record would be skipped on its own line and the stage end empty."""
+    from olmoasr.io.jsonl import iter_jsonl
+    from olmoasr.io.storage import location_str
+
+    other = "segment" if expected == "document" else "document"
+    for path in paths:
+        for _, record in iter_jsonl(path, report=False):
+            if record_kind(record) == other:
+                raise UsageError(f"{location_str(path)}: holds {other} records, not {expected}s; {hint}")
+            break

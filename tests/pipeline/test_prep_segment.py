@@ -107,6 +107,19 @@ def test_text_only_gives_the_same_segments_pointing_at_the_source(codec_run):
         np.testing.assert_array_equal(load_segment_audio(source_record), load_segment_audio(container_record))
 
 
+def test_segment_records_given_to_prep_segment_fail_once(codec_run, tmp_path, capsys):
+    # The wrong stage's output: once every record was rejected on its own warning line and the run exited 0
+    tmp, _ = codec_run
+    argv = ["prep", "segment", str(tmp / "segs"), "-o", str(tmp_path / "again"), "--text-only", "-q"]
+    assert run(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: {tmp / 'segs' / 'shard_00000.jsonl.gz'}: holds segment records, not documents; "
+        "prep segment reads the output of prep jsonl"
+    ]
+    assert not (tmp_path / "again").exists()
+
+
 def test_channel_option_picks_one_channel(codec_run):
     tmp, _ = codec_run
     stereo_id = f"p_{CODECS.index('stereo44k.wav')}"

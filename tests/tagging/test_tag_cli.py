@@ -112,12 +112,15 @@ def test_filter_output_names_the_config_file_and_why_records_went(tmp_path, caps
         (["sample", "{tmp}/empty", "--stats", "edit_dst"], "no record has a field `edit_dst` (fields there: "),
         (["sample", "{tmp}/empty", "-o", "{tmp}/o", "--count", "1", "--full"], "--full goes with --stats"),
         (["tag", "seg", "{tmp}", "-o", "{tmp}/inside"], "must not be inside the input directory"),
+        (["tag", "doc", "{tmp}/empty", "-o", "{tmp}/o"], "x.jsonl: holds segment records, not documents; tag seg"),
+        (["tag", "seg", "{tmp}/docs", "-o", "{tmp}/o"], "d.jsonl: holds document records, not segments; tag doc"),
         (["filter", "{tmp}/empty", "-o", "{tmp}/o", "--rejects", "{tmp}/o/rej"], "must be apart from the output"),
     ],
 )
 def test_one_line_errors(tmp_path, capsys, argv, message):
     (tmp_path / "empty").mkdir()
     write_shard(tmp_path / "empty" / "x.jsonl", [seg("a_0", "Hi.")])  # for --missing / sample checks
+    write_shard(tmp_path / "docs" / "d.jsonl", [doc("a", "Hi.")])
     (tmp_path / "bad.yaml").write_text("name: bad\npipeline:\n  - tag: casing\n    ref_valu: mixed\n")
     if message == "no JSONL files":
         (tmp_path / "empty" / "x.jsonl").unlink()

@@ -175,7 +175,8 @@ def test_sigkill_then_rerun_gives_identical_output(tmp_path):
 
 def test_a_flood_of_bad_records_is_counted_but_reported_only_a_few_times(tmp_path, capsys):
     src = tmp_path / "segs"
-    write_shard(src / "s.jsonl", [seg(f"v_{i}", "Hi.") for i in range(30)])  # segments given to `tag doc`
+    bad = [{k: v for k, v in doc(f"v_{i}", "Hi.").items() if k != "content"} for i in range(30)]
+    write_shard(src / "s.jsonl", bad)  # documents without `content`
     result = tag_documents(src, tmp_path / "out", "main_tagging", workers=1, show_progress=False)
     assert result.summary["untagged"] == {"missing:content": 30}
     err = capsys.readouterr().err.splitlines()
