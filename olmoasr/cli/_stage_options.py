@@ -1,5 +1,6 @@
 """The options every shard-parallel data-stage command shares: `--workers`, `--quiet`, `--executor local|ray`,
-`--ray-address`, `--cpus-per-task`, `--gpus-per-task`.
+`--ray-address`, `--cpus-per-task`, `--gpus-per-task`, and `--allow-partial` for the stages that read another
+stage's output.
 
 Each command declares these parameters with the defaults below and calls `executor_from_options(...)`;
 the library functions take the resulting executor (None = the local process pool).
@@ -23,6 +24,11 @@ RAY_ADDRESS = typer.Option(
 )
 CPUS_PER_TASK = typer.Option(None, "--cpus-per-task", help="With --executor ray: CPUs reserved per shard task.")
 GPUS_PER_TASK = typer.Option(None, "--gpus-per-task", help="With --executor ray: GPUs reserved per shard task.")
+ALLOW_PARTIAL = typer.Option(
+    False,
+    "--allow-partial",
+    help="Read an input folder whose run did not finish (shards without completion markers): warn, use the rest.",
+)
 
 
 def executor_from_options(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from olmoasr.cli._stage_options import (
+    ALLOW_PARTIAL,
     CPUS_PER_TASK,
     EXECUTOR,
     GPUS_PER_TASK,
@@ -31,6 +32,7 @@ def filter_command(
     missing: str = typer.Option(
         "drop", "--missing", help="A record without a tested field: `drop` (counted as missing:<field>) or `pass`."
     ),
+    allow_partial: bool = ALLOW_PARTIAL,
     workers: int = WORKERS,
     quiet: bool = QUIET,
     executor: str = EXECUTOR,
@@ -56,6 +58,7 @@ def filter_command(
         workers=workers,
         show_progress=not quiet,
         executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+        allow_partial=allow_partial,
     )
     print_funnel(result.funnel, output)
     if not result.ok:

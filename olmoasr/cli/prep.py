@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from olmoasr.cli._stage_options import (
+    ALLOW_PARTIAL,
     CPUS_PER_TASK,
     EXECUTOR,
     GPUS_PER_TASK,
@@ -120,6 +121,7 @@ def segment_command(
     segments_per_container: int = typer.Option(
         1000, "--segments-per-container", help="Segments per FLAC tar container."
     ),
+    allow_partial: bool = ALLOW_PARTIAL,
     workers: int = WORKERS,
     quiet: bool = QUIET,
     executor: str = EXECUTOR,
@@ -149,6 +151,7 @@ def segment_command(
         workers=workers,
         show_progress=not quiet,
         executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+        allow_partial=allow_partial,
     )
     _print_summary("prep segment" + (" (text only)" if text_only else ""), report, output)
 

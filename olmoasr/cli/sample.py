@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from olmoasr.cli._stage_options import ALLOW_PARTIAL
 from olmoasr.errors import UsageError
 
 ORDER = 50
@@ -25,6 +26,7 @@ def sample_command(
     ),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes for the counting passes."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Draw a training mix across all input shards, or print what a tag holds.
 
@@ -55,6 +57,7 @@ def sample_command(
         shard_size=shard_size,
         workers=workers,
         show_progress=not quiet,
+        allow_partial=allow_partial,
     )
     print_sample(result)
 

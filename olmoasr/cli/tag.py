@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from olmoasr.cli._stage_options import (
+    ALLOW_PARTIAL,
     CPUS_PER_TASK,
     EXECUTOR,
     GPUS_PER_TASK,
@@ -49,6 +50,7 @@ def _run(
     filter_config: str | None = None,
     rejects: str | None = None,
     missing: str = "drop",
+    allow_partial: bool = False,
 ) -> None:
     from olmoasr.cli._tag_filter_tables import print_funnel, print_tag_summary
     from olmoasr.pipeline.tagging import run_tagging, summary_path
@@ -64,6 +66,7 @@ def _run(
         filter_config=filter_config,
         missing=missing,
         rejects_dir=rejects,
+        allow_partial=allow_partial,
     )
     print_tag_summary(result.summary, result.report, summary_path(output, result.config))
     if result.funnel is not None:
@@ -86,6 +89,7 @@ def tag_doc(
     filter_config: str = FILTER,
     rejects: str = REJECTS,
     missing: str = MISSING,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Tag document records: casing, repeating_lines, text_lang, edit_dist, ...
 
@@ -104,6 +108,7 @@ def tag_doc(
         filter_config,
         rejects,
         missing,
+        allow_partial,
     )
 
 
@@ -121,6 +126,7 @@ def tag_seg(
     filter_config: str = FILTER,
     rejects: str = REJECTS,
     missing: str = MISSING,
+    allow_partial: bool = ALLOW_PARTIAL,
 ) -> None:
     """Tag segment records (from `seg_content` and the aligned machine segment) as `seg_<tag>`.
 
@@ -142,6 +148,7 @@ def tag_seg(
         filter_config,
         rejects,
         missing,
+        allow_partial,
     )
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from olmoasr.cli._stage_options import CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS, executor_from_options
+from olmoasr.cli._stage_options import (
+    ALLOW_PARTIAL,
+    CPUS_PER_TASK,
+    EXECUTOR,
+    GPUS_PER_TASK,
+    RAY_ADDRESS,
+    executor_from_options,
+)
 
 ORDER = 31  # after `olmoasr.cli.tag`, which creates the `tag` group
 
@@ -56,6 +63,7 @@ def tag_lang(
     device: str = typer.Option("auto", "--device", help="auto (GPU when present), cpu, cuda, cuda:N."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: 1 on GPU, one per core on CPU)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary table."),
+    allow_partial: bool = ALLOW_PARTIAL,
     executor: str = EXECUTOR,
     ray_address: str = RAY_ADDRESS,
     cpus_per_task: float = CPUS_PER_TASK,
@@ -82,6 +90,7 @@ def tag_lang(
             docs_output_dir=docs_out,
             show_progress=not quiet,
             executor=executor_from_options(executor, ray_address, cpus_per_task, gpus_per_task, workers, quiet),
+            allow_partial=allow_partial,
         )
     if not quiet:
         _print_summary(report.summary, output)

@@ -21,6 +21,11 @@ def train_command(
     resume: str = typer.Option(None, "--resume", help="auto (newest complete checkpoint) | never | PATH."),
     init_from: str = typer.Option(None, "--init-from", help="Fine-tune from a checkpoint olmoasr.load_model loads."),
     wandb_project: str = typer.Option(None, "--wandb-project", help="Also log to this wandb project."),
+    allow_partial: bool = typer.Option(
+        None,
+        "--allow-partial",
+        help="Train on a --data folder whose run did not finish: warn, use its finished shards.",
+    ),
 ) -> None:
     """Train (or fine-tune) a Whisper-style model. Any config key is also an option: `--KEY VALUE`.
 
@@ -39,7 +44,7 @@ def train_command(
 
     overrides: dict[str, object] = parse_overrides(list(ctx.args))
     named = {"data": data, "out": out, "nproc_per_node": nproc_per_node, "strategy": strategy, "resume": resume,
-             "init_from": init_from, "wandb_project": wandb_project}  # fmt: skip
+             "init_from": init_from, "wandb_project": wandb_project, "allow_partial": allow_partial}  # fmt: skip
     overrides.update({k: v for k, v in named.items() if v is not None})
     with offline_model_option("--init-from"):
         result = run_training(load_config(config, overrides))

@@ -7,7 +7,9 @@ renamed into place. Re-running a stage therefore skips finished shards in second
 any point (SIGKILL included) and re-run ends with exactly the outputs of an uninterrupted run.
 
 Markers live in `<output_dir>/.olmoasr/<stage>/<shard>[.part-K].done.json` and hold the task's stats,
-so the final summary of a resumed run equals that of a run done in one go.
+so the final summary of a resumed run equals that of a run done in one go. The run's plan (the shards it
+makes) is written first, so a later stage can tell a finished folder from the remains of a stopped run
+(`olmoasr.io.completion`).
 """
 
 from __future__ import annotations
@@ -25,17 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
-
 from olmoasr.errors import OlmoasrError, UsageError
-from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries, remove_temporaries_of
+from olmoasr.io.atomic import remove_stale_temporaries, remove_temporaries_of
+from olmoasr.io.completion import marker_path, read_marker, write_marker, write_plan
 from olmoasr.io.lock import output_lock
 from olmoasr.io.storage import as_path, ensure_dir
 
 Stats = dict[str, float]
 ProgressFn = Callable[[int], None]
-
-MARKER_DIR = ".olmoasr"
 
 
 @dataclass(frozen=True)
@@ -98,22 +97,6 @@ def merge_stats(into: Stats, other: Stats) -> Stats:
     for key, value in other.items():
         into[key] = into.get(key, 0) + value
     return into
-
-
-def marker_path(output_dir: Path, stage: str, task_key: str) -> Path:
-    """Local `Path` or object-storage `UPath`, like the output directory."""
-    return as_path(output_dir) / MARKER_DIR / stage / f"{task_key}.done.json"
-
-
-def read_marker(path: Path) -> Stats | None:
-    try:
-        return orjson.loads(path.read_bytes())["stats"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def write_marker(path: Path, stats: Stats) -> None:
-    atomic_write_bytes(path, orjson.dumps({"stats": stats, "finished": time.time()}))
 
 
 # ---------------------------------------------------------------------------------------- workers
@@ -193,6 +176,7 @@ class BaseExecutor:
         report = StageReport(stage=stage.name)
         remove_stale_temporaries(stage.output_dir)  # safe: the lock says no other run is writing here
         tasks = stage.plan()
+        write_plan(stage.output_dir, stage.name, (task.shard for task in tasks))  # before any marker
         report.tasks_total = len(tasks)
         finished_shards: set[str] = set()
         pending = self._pending_tasks(stage, tasks, report, finished_shards)

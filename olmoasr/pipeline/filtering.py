@@ -175,11 +175,13 @@ def filter_records(
     workers: int | None = None,
     show_progress: bool = True,
     executor: BaseExecutor | None = None,
+    allow_partial: bool = False,
 ) -> FilterRunSummary:
-    """Filter tagged records with a config (name of a shipped one or a path); see the module docstring."""
+    """Filter tagged records with a config (name of a shipped one or a path); see the module docstring.
+    An input folder whose upstream run did not finish is refused unless `allow_partial`."""
     step = FilteringStep.from_config(config, missing)
     rejects = as_path(rejects_dir) if rejects_dir else None
     prepare_rejects_dir(input_path, output_dir, rejects)
-    report = run_record_steps(input_path, output_dir, [step], rejects, workers, show_progress, executor)
+    report = run_record_steps(input_path, output_dir, [step], rejects, workers, show_progress, executor, allow_partial)
     result = write_funnel(report, step, output_dir)
     return FilterRunSummary(report=report, config=step.config, output_dir=as_path(output_dir), funnel=result)

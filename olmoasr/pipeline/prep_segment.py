@@ -23,6 +23,7 @@ import numpy as np
 
 from olmoasr.audio import DURATION_TOLERANCE_S, SAMPLE_RATE, decoded_duration, encode_flac, iter_pcm16
 from olmoasr.errors import AudioError, InputError, UsageError
+from olmoasr.io.completion import check_complete, marker_path
 from olmoasr.io.jsonl import (
     JsonlReadStats,
     JsonlWriter,
@@ -33,7 +34,7 @@ from olmoasr.io.jsonl import (
 from olmoasr.io.storage import AnyPath, as_path, check_output_outside_input, is_remote, location_str
 from olmoasr.log import warn
 from olmoasr.pipeline.audio_windows import iter_windows
-from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, marker_path, run_stage
+from olmoasr.pipeline.executor import ProgressFn, ShardTask, StageReport, Stats, run_stage
 from olmoasr.pipeline.machine_alignment import MachineWindow, alignment_fields, machine_windows
 from olmoasr.pipeline.prep_common import Rejects, merge_part_outputs, task_outputs, write_stats
 from olmoasr.pipeline.segmenting import (
@@ -340,12 +341,15 @@ def prep_segment(
     show_progress: bool = True,
     docs_per_part: int = DOCS_PER_PART,
     executor=None,
+    allow_partial: bool = False,
 ) -> StageReport:
-    """Segment every document shard under `docs_dir` into `output_dir`. Returns the stage report."""
+    """Segment every document shard under `docs_dir` into `output_dir`. Returns the stage report. A
+    `docs_dir` whose `prep jsonl` run did not finish is refused unless `allow_partial`."""
     options = SegmentOptions(text_only, max_segments_per_doc, channel, segments_per_container, docs_per_part)
     source = as_path(docs_dir)
     if not source.exists():
         raise UsageError(f"{source}: input not found")
+    check_complete(source, allow_partial=allow_partial)
     check_output_outside_input(source, as_path(output_dir))
     stage = PrepSegmentStage(source, as_path(output_dir), options)
     inputs = stage.inputs()

@@ -180,11 +180,13 @@ def run_record_steps(
     workers: int | None = None,
     show_progress: bool = True,
     executor: BaseExecutor | None = None,
+    allow_partial: bool = False,
 ) -> StageReport:
-    """Run `steps` over every JSONL shard under `input_path` in one pass, into `output_dir`."""
+    """Run `steps` over every JSONL shard under `input_path` in one pass, into `output_dir`. An input
+    folder whose upstream run did not finish is refused unless `allow_partial`."""
     executor = executor or LocalExecutor(workers=workers, show_progress=show_progress)
     stage = RecordMapStage(
-        tuple(plan_shards(input_path, output_dir)),
+        tuple(plan_shards(input_path, output_dir, allow_partial)),
         as_path(output_dir),
         tuple(steps),
         rejects_dir=rejects_dir,

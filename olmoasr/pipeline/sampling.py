@@ -31,6 +31,7 @@ import orjson
 
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_write_bytes, remove_stale_temporaries
+from olmoasr.io.completion import check_complete, marker_path, write_marker, write_plan
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files
 from olmoasr.io.lock import output_lock
 from olmoasr.io.storage import as_path, check_output_outside_input, ensure_dir, location_str, remove
@@ -39,6 +40,7 @@ from olmoasr.pipeline.executor import resolve_workers
 from olmoasr.records.schema import record_duration_s
 
 MANIFEST = "sample_manifest.json"
+STAGE = "sample"  # one task, `mix`: the whole draw (a later stage checks its marker, `check_complete`)
 SHARD_PATTERN = re.compile(r"^mix_\d{5}\.jsonl(\.gz|\.zst)?$")
 PERCENTILES = tuple(range(101))
 
@@ -222,8 +224,10 @@ def sample_records(
     workers: int | None = None,
     compression: str = ".gz",
     show_progress: bool = False,
+    allow_partial: bool = False,
 ) -> SampleResult:
-    """Draw a reproducible training mix of `hours` hours (or `count` records) from every input shard."""
+    """Draw a reproducible training mix of `hours` hours (or `count` records) from every input shard. An
+    input folder whose upstream run did not finish is refused unless `allow_partial`."""
     if (hours is None) == (count is None):
         raise UsageError("give exactly one of --hours or --count")
     if hours is not None and not hours > 0:
@@ -237,6 +241,7 @@ def sample_records(
     input_path, output_dir = as_path(input_path), as_path(output_dir)
     if not input_path.exists():
         raise UsageError(f"{input_path}: no such file or directory")
+    check_complete(input_path, allow_partial=allow_partial)
     files = [location_str(p) for p in jsonl_files(input_path)]
     if not files:
         raise UsageError(f"{input_path}: no JSONL files (.jsonl, .jsonl.gz, .jsonl.zst)")
@@ -284,6 +289,8 @@ def _sample_locked(
             if pool is not None:
                 pool.shutdown()
         ensure_dir(output_dir)
+        write_plan(output_dir, STAGE, ["mix"])  # the folder is unfinished until the marker below
+        remove(marker_path(output_dir, STAGE, "mix"))
         for stale in output_dir.iterdir() if output_dir.is_dir() else ():
             if SHARD_PATTERN.match(stale.name):
                 remove(stale)
@@ -306,6 +313,7 @@ def _sample_locked(
     atomic_write_bytes(
         manifest_path, orjson.dumps({"request": request, "result": asdict(result)}, option=orjson.OPT_INDENT_2)
     )
+    write_marker(marker_path(output_dir, STAGE, "mix"), {"records": result.records, "hours": result.hours})
     return result
 
 

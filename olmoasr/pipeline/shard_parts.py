@@ -26,9 +26,10 @@ import orjson
 
 from olmoasr.errors import UsageError
 from olmoasr.io.atomic import atomic_output, atomic_write_bytes
+from olmoasr.io.completion import MARKER_DIR, check_complete, marker_path, read_marker
 from olmoasr.io.jsonl import JsonlReadStats, JsonlWriter, iter_jsonl, jsonl_files, open_text_read, strip_jsonl_suffix
 from olmoasr.io.storage import AnyPath, as_path, check_output_outside_input, location_str, remove
-from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path, merge_stats, read_marker
+from olmoasr.pipeline.executor import ShardTask, Stats, merge_stats
 
 PART_MIN_BYTES = 32 << 20
 MAX_PARTS = 64
@@ -53,11 +54,13 @@ def count_records(path: AnyPath) -> int:
         return sum(1 for raw in fh if raw.strip())
 
 
-def plan_shards(input_path: AnyPath, output_dir: AnyPath) -> list[tuple[str, str, str]]:
-    """(shard key, input file, output file name relative to output_dir) for every JSONL input."""
+def plan_shards(input_path: AnyPath, output_dir: AnyPath, allow_partial: bool = False) -> list[tuple[str, str, str]]:
+    """(shard key, input file, output file name relative to output_dir) for every JSONL input. An input
+    folder whose upstream run did not finish is refused unless `allow_partial` (`check_complete`)."""
     input_path = as_path(input_path)
     if not input_path.exists():
         raise UsageError(f"{input_path}: no such file or directory")
+    check_complete(input_path, allow_partial=allow_partial)
     check_output_outside_input(input_path, as_path(output_dir))
     files = jsonl_files(input_path)
     if not files:

@@ -303,10 +303,12 @@ def run_tagging(
     filter_config: Any = None,
     missing: str = "drop",
     rejects_dir: str | Path | None = None,
+    allow_partial: bool = False,
 ) -> TagRunSummary:
     """Tag every shard under `input_path` into `output_dir`. With `filter_config` (a `FilterConfig`, a
     shipped name or a path) the filter runs in the same pass: the output holds the tagged records that
-    pass it, and `filter_funnel.json` is written as by `filter_records`."""
+    pass it, and `filter_funnel.json` is written as by `filter_records`. An input folder whose upstream
+    run did not finish is refused unless `allow_partial`."""
     if not isinstance(config, TaggingConfig):
         config = load_tagging_config(config, level)
     elif config.level != level:
@@ -324,7 +326,9 @@ def run_tagging(
         prepare_rejects_dir(input_path, output_dir, rejects_dir)
     elif rejects_dir is not None:
         raise UsageError("a rejects directory needs a filter config to run in the same pass")
-    report = run_record_steps(input_path, output_dir, steps, rejects_dir, workers, show_progress, executor)
+    report = run_record_steps(
+        input_path, output_dir, steps, rejects_dir, workers, show_progress, executor, allow_partial
+    )
     summary = summarize_tag_stats(report.stats, config)
     summary["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
     atomic_write_bytes(summary_path(output_dir, config), orjson.dumps(summary, option=orjson.OPT_INDENT_2))
@@ -346,7 +350,8 @@ def tag_documents(
     **filter_options: Any,
 ) -> TagRunSummary:
     """Tag document records (`prep jsonl` output): `content`, `mach_content` -> casing, text_lang, ...
-    `filter_options` (`filter_config`, `missing`, `rejects_dir`) filter in the same pass."""
+    `filter_options` (`filter_config`, `missing`, `rejects_dir`) filter in the same pass; `allow_partial`
+    reads an unfinished upstream folder."""
     return run_tagging(input_path, output_dir, config, "document", workers, show_progress, executor, **filter_options)
 
 
@@ -360,5 +365,6 @@ def tag_segments(
     **filter_options: Any,
 ) -> TagRunSummary:
     """Tag segment records (`prep segment` output) from `seg_content` and the aligned machine segment.
-    `filter_options` (`filter_config`, `missing`, `rejects_dir`) filter in the same pass."""
+    `filter_options` (`filter_config`, `missing`, `rejects_dir`) filter in the same pass; `allow_partial`
+    reads an unfinished upstream folder."""
     return run_tagging(input_path, output_dir, config, "segment", workers, show_progress, executor, **filter_options)

@@ -38,6 +38,7 @@ class TrainConfig:
     exp_name: str = "olmoasr"
     job_type: str = "train"
     samples_dicts_dir: str = ""  # the training mix: JSONL file or directory of segment records
+    allow_partial: bool = False  # train on a mix folder whose run did not finish (warned, not refused)
     out: str = ""  # run directory (default runs/<exp_name>)
     ckpt_dir: str = ""  # default <out>/checkpoints
     log_dir: str = ""  # default <out> (metrics.jsonl)

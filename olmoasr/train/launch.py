@@ -116,11 +116,13 @@ def spawn_workers(config: TrainConfig):
 
 def run_training(config: TrainConfig):
     """The one entry point of the CLI and the Python API."""
+    from olmoasr.io.completion import check_complete
     from olmoasr.train.data import find_data_files
     from olmoasr.train.loop import train
 
     if config.samples_dicts_dir:
         find_data_files(config.samples_dicts_dir)  # a missing data dir fails here, before any worker starts
+        check_complete(config.samples_dicts_dir, allow_partial=config.allow_partial)
     if under_launcher() or config.nproc_per_node <= 1:
         return train(config)
     return spawn_workers(config)

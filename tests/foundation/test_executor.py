@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from olmoasr.io import JsonlWriter, iter_jsonl
-from olmoasr.pipeline.executor import LocalExecutor, ShardTask, marker_path
+from olmoasr.io.completion import marker_path
+from olmoasr.pipeline.executor import LocalExecutor, ShardTask
 
 
 @dataclass

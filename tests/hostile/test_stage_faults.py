@@ -3,6 +3,7 @@ duplicate ids, unreadable files. One line each, and what is on disk stays consis
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -81,8 +82,6 @@ def test_duplicate_ids_across_shards_are_drawn_once_and_counted(tmp_path, cli):
                  for i in range(10)]  # fmt: skip
         (source / f"{shard}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     outcome = cli("sample", source, "-o", tmp_path / "mix", "--count", "20", "-q", "-w", "1")
-    import gzip
-
     drawn = [json.loads(line)["seg_id"] for p in sorted((tmp_path / "mix").glob("mix_*.jsonl.gz"))
              for line in gzip.decompress(p.read_bytes()).decode().splitlines()]  # fmt: skip
     handled = (outcome.code == 0 and sorted(drawn) == sorted(f"seg{i}" for i in range(10))
@@ -90,3 +89,52 @@ def test_duplicate_ids_across_shards_are_drawn_once_and_counted(tmp_path, cli):
                and len([w for w in outcome.warning_lines if "repeat" in w]) == 1)  # fmt: skip
     record("duplicate ids across shards: sample", outcome, handled=handled, data_lost=len(drawn) != len(set(drawn)))
     assert handled, (outcome.out, outcome.err, drawn)
+
+
+def test_duplicate_pair_ids_across_shard_folders_are_rejected_and_counted(tmp_path, cli):
+    from .raw_pairs import make_pair
+
+    make_pair(tmp_path / "raw" / "shard_a", "p1", seconds=4)
+    second = make_pair(tmp_path / "raw" / "shard_b", "p1", seconds=4)  # the same id in another shard
+    make_pair(tmp_path / "raw" / "shard_b", "p2", seconds=4)
+    outcome = cli("prep", "jsonl", tmp_path / "raw", "-o", tmp_path / "docs", "-w", "1", "-q")
+    ids = [json.loads(line)["id"] for p in sorted((tmp_path / "docs").glob("*.jsonl.gz"))
+           for line in gzip.decompress(p.read_bytes()).decode().splitlines()]  # fmt: skip
+    stats = json.loads((tmp_path / "docs" / "shard_b.stats.json").read_text())
+    named = [line for line in outcome.warning_lines if str(second) in line and "p1" in line]
+    handled = (outcome.code == 0 and stats.get("rejects.duplicate_id") == 1 and len(named) == 1
+               and "duplicate_id" in outcome.out)  # fmt: skip
+    record(
+        "duplicate pair ids across shards: prep jsonl", outcome, handled=handled, data_lost=sorted(ids) != ["p1", "p2"]
+    )
+    assert handled and sorted(ids) == ["p1", "p2"], (outcome.err, stats, ids)
+
+
+def test_a_pipe_named_as_audio_or_transcript_never_blocks_the_walk(tmp_path):
+    """A FIFO opened for reading waits for a writer forever: prep jsonl must not open one."""
+    import os
+    import subprocess
+    import sys
+
+    from .raw_pairs import make_pair
+
+    make_pair(tmp_path / "raw" / "shard_0", "good", seconds=4)
+    audio = make_pair(tmp_path / "raw" / "shard_0", "piped_audio", seconds=4) / "audio_piped_audio.flac"
+    audio.unlink()
+    os.mkfifo(audio)
+    text = make_pair(tmp_path / "raw" / "shard_0", "piped_text", seconds=4) / "transcript_piped_text.srt"
+    text.unlink()
+    os.mkfifo(text)
+    argv = ["prep", "jsonl", str(tmp_path / "raw"), "-o", str(tmp_path / "docs"), "-w", "1", "-q"]
+    try:
+        proc = subprocess.run([sys.executable, "-m", "olmoasr", *argv], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": os.getcwd()})  # fmt: skip
+    except subprocess.TimeoutExpired:
+        record("pipes named as pair files: prep jsonl", handled=False)
+        raise
+    stats = json.loads((tmp_path / "docs" / "shard_0.stats.json").read_text())
+    rejected = sum(v for k, v in stats.items() if k.startswith("rejects."))
+    lines = [line for line in proc.stderr.splitlines() if "piped_" in line]
+    handled = proc.returncode == 0 and stats.get("docs") == 1 and rejected == 2 and len(lines) == 2
+    record("pipes named as pair files: prep jsonl", handled=handled, traceback="Traceback" in proc.stderr)
+    assert handled, (proc.returncode, proc.stderr[-2000:], stats)

@@ -10,7 +10,7 @@ import pytest
 
 from olmoasr.audio import load_audio
 from olmoasr.io import iter_jsonl
-from olmoasr.pipeline.executor import marker_path
+from olmoasr.io.completion import marker_path
 from olmoasr.pipeline.lang_id import LangIdOptions, VoxLinguaClassifier, get_classifier, tag_audio_language
 
 from .lid_helpers import FrequencyClassifier, segment, write_shard, write_tone

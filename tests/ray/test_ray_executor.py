@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from olmoasr.io import JsonlWriter, iter_jsonl
-from olmoasr.pipeline.executor import LocalExecutor, ShardTask, make_executor, marker_path
+from olmoasr.io.completion import marker_path
+from olmoasr.pipeline.executor import LocalExecutor, ShardTask, make_executor
 
 ray = pytest.importorskip("ray")
 

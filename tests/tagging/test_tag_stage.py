@@ -11,7 +11,7 @@ import time
 import orjson
 import pytest
 
-from olmoasr.pipeline.executor import marker_path
+from olmoasr.io.completion import marker_path
 from olmoasr.pipeline.tagging import load_tagging_config, tag_documents, tag_record, tag_segments
 
 from ._records import doc, read_shard, seg, vtt, write_shard

@@ -95,19 +95,21 @@ def tag_audio_language(
     classifier: LanguageClassifier | None = None,
     show_progress: bool = True,
     executor: Any = None,
+    allow_partial: bool = False,
 ) -> AudioLangReport:
     """Write every segment shard of `segments` to `output_dir` (same names) with `audio_lang` = the
     majority spoken language of its document's speech segments (ties: first seen; null when none could be
     classified). With `docs`, document records get the same field under `docs_output_dir`.
 
     `classifier` replaces the backend's model (anything with `classify(waveforms) -> [Prediction|None]`).
+    An input folder whose upstream run did not finish is refused unless `allow_partial`.
     """
     options = options or LangIdOptions()
     if (docs is None) != (docs_output_dir is None):
         raise UsageError("--docs and --docs-out go together")
     output_dir = as_path(output_dir)
-    shards = tuple(plan_shard_files(segments, output_dir))
-    doc_shards = tuple(plan_shard_files(docs, docs_output_dir)) if docs is not None else ()
+    shards = tuple(plan_shard_files(segments, output_dir, allow_partial))
+    doc_shards = tuple(plan_shard_files(docs, docs_output_dir, allow_partial)) if docs is not None else ()
     if docs_output_dir is not None and absolute(as_path(docs_output_dir)) == absolute(output_dir):
         raise UsageError(f"{docs_output_dir}: --docs-out must differ from the segment output directory")
     device = resolve_device(options.device)

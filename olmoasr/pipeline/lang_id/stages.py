@@ -27,10 +27,11 @@ import orjson
 
 from olmoasr.errors import InputError, OlmoasrError
 from olmoasr.io.atomic import atomic_write_bytes
+from olmoasr.io.completion import MARKER_DIR, marker_path
 from olmoasr.io.jsonl import JsonlReadStats, iter_jsonl
 from olmoasr.io.storage import AnyPath, as_path, remove
 from olmoasr.log import warn
-from olmoasr.pipeline.executor import MARKER_DIR, ShardTask, Stats, marker_path
+from olmoasr.pipeline.executor import ShardTask, Stats
 from olmoasr.pipeline.lang_id.backends import LanguageClassifier, Prediction, get_classifier
 from olmoasr.pipeline.lang_id.segments import has_speech, load_segment_waveform
 from olmoasr.pipeline.lang_id.votes import DocumentVotes
@@ -53,8 +54,8 @@ class ShardFile:
     rel: str  # output file name relative to the output directory
 
 
-def plan_shard_files(input_path: str | Path, output_dir: str | Path) -> list[ShardFile]:
-    return [ShardFile(key, path, rel) for key, path, rel in plan_shards(input_path, output_dir)]
+def plan_shard_files(input_path: str | Path, output_dir: str | Path, allow_partial: bool = False) -> list[ShardFile]:
+    return [ShardFile(key, path, rel) for key, path, rel in plan_shards(input_path, output_dir, allow_partial)]
 
 
 def votes_path(output_dir: Path, key: str) -> Path:
