@@ -10,6 +10,7 @@ the sliding window, VAD chunks, writers) is olmoasr's own code and runs the same
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -66,9 +67,14 @@ class Engine(Protocol):
         ...
 
     def decode(
-        self, features: AudioFeatures, options: DecodingOptions, generator: torch.Generator | None = None
+        self,
+        features: AudioFeatures,
+        options: DecodingOptions,
+        generator: torch.Generator | None = None,
+        prompts: Sequence[list[int] | None] | None = None,
     ) -> list[DecodingResult]:
-        """One decoding pass per window at `options.temperature` with its search; `audio_features` is set."""
+        """One decoding pass per window at `options.temperature` with its search; `audio_features` is set.
+        `prompts` (token ids or None per window) replaces `options.prompt` when the windows' prompts differ."""
         ...
 
     def detect_language(self, features: AudioFeatures, tokenizer: Tokenizer) -> list[dict[str, float]]:

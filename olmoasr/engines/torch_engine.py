@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,11 +56,15 @@ class TorchEngine:
         return encode_audio(self.model, mel if mel.ndim == 3 else mel.unsqueeze(0))
 
     def decode(
-        self, features: torch.Tensor, options: DecodingOptions, generator: torch.Generator | None = None
+        self,
+        features: torch.Tensor,
+        options: DecodingOptions,
+        generator: torch.Generator | None = None,
+        prompts: Sequence[list[int] | None] | None = None,
     ) -> list[DecodingResult]:
         from olmoasr.model.decoding.task import DecodingTask
 
-        return DecodingTask(self.model, options, generator).run(features)
+        return DecodingTask(self.model, options, generator, prompts).run(features)
 
     def detect_language(self, features: torch.Tensor, tokenizer: Tokenizer) -> list[dict[str, float]]:
         from olmoasr.model.decoding.task import detect_language

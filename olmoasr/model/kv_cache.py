@@ -13,6 +13,10 @@ class KVCache:
     it. Cross-attention K/V depend only on the audio, so they are computed on the first call after a
     `reset()` and reused. They may hold one row per audio window while the batch holds several rows
     per window (beams, samples; `TextDecoder.cache_cross_attention`): those rows share them.
+
+    Rows whose prompts differ in length are left-padded to one length: `padding[row]` positions at
+    the start of a row are never attended to (except by themselves, so every softmax has a key),
+    and each row's real tokens keep the positions they would have alone.
     """
 
     def __init__(self, n_layer: int, batch_size: int, max_len: int):
@@ -20,6 +24,7 @@ class KVCache:
         self.batch_size = batch_size
         self.max_len = max_len
         self.length = 0
+        self.padding: torch.Tensor | None = None
         self._keys: list[torch.Tensor | None] = [None] * n_layer
         self._values: list[torch.Tensor | None] = [None] * n_layer
         self._cross: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layer
@@ -42,6 +47,29 @@ class KVCache:
         cached_keys[:, :, self.length : end] = keys
         cached_values[:, :, self.length : end] = values
         return cached_keys[:, :, :end], cached_values[:, :, :end]
+
+    def set_padding(self, padding: torch.Tensor | None) -> None:
+        """Leading positions per row [batch] that hold no token (None or all zeros: no padding)."""
+        if padding is not None and padding.numel() != self.batch_size:
+            raise ValueError(f"padding has {padding.numel()} rows, the cache {self.batch_size}")
+        self.padding = None if padding is None or not bool(padding.any()) else padding.long()
+
+    def positions(self, n_new: int) -> torch.Tensor:
+        """Positional-embedding index [batch, n_new] of the next `n_new` tokens of each padded row."""
+        assert self.padding is not None
+        absolute = torch.arange(self.length, self.length + n_new, device=self.padding.device)
+        return (absolute[None, :] - self.padding[:, None]).clamp_(min=0)
+
+    def attention_mask(self, n_new: int) -> torch.Tensor:
+        """Which keys [batch, 1, n_new, length + n_new] the next `n_new` tokens of each padded row may attend to."""
+        assert self.padding is not None
+        end = self.length + n_new
+        keys = torch.arange(end, device=self.padding.device)
+        queries = torch.arange(self.length, end, device=self.padding.device)
+        causal = keys[None, :] <= queries[:, None]
+        real = keys[None, None, :] >= self.padding[:, None, None]
+        itself = keys[None, :] == queries[:, None]
+        return (causal & (real | itself))[:, None]
 
     def cross(self, layer: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         return self._cross[layer]
@@ -66,6 +94,8 @@ class KVCache:
         """
         if index.numel() != self.batch_size:
             raise ValueError(f"reorder index has {index.numel()} rows, the cache {self.batch_size}")
+        if self.padding is not None:
+            self.padding = self.padding[index.to(self.padding.device)]
         for layer in range(self.n_layer):
             cached_keys, cached_values = self._keys[layer], self._values[layer]
             if cached_keys is not None and cached_values is not None and self.length:
@@ -77,4 +107,5 @@ class KVCache:
     def reset(self) -> None:
         """Empty the cache for new audio (buffers are kept and overwritten)."""
         self.length = 0
+        self.padding = None
         self._cross = [None] * self.n_layer

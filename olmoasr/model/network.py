@@ -163,11 +163,16 @@ class MultiHeadAttention(nn.Module):
         causal: bool = False,
         cache: KVCache | None = None,
         layer: int = 0,
+        mask: Tensor | None = None,
     ) -> Tensor:
+        """Self-attention (`xa` None) or cross-attention to `xa`; `mask` [rows, 1, T, keys] (True: may attend)
+        replaces the causal rule when rows are padded (see `KVCache.padding`)."""
         if xa is None:
             q, k, v = self.self_projections(x)
             if cache is not None:
                 k, v = cache.append(layer, k, v)
+            if mask is not None:
+                return self.out(self.merge_heads(F.scaled_dot_product_attention(q, k, v, attn_mask=mask)))
         else:
             q = self.split_heads(self.query(x))
             cached = None if cache is None else cache.cross(layer)
@@ -228,9 +233,16 @@ class ResidualAttentionBlock(nn.Module):
         self.mlp = nn.Sequential(Linear(n_state, 4 * n_state), nn.GELU(), Linear(4 * n_state, n_state))
         self.mlp_ln = LayerNorm(n_state)
 
-    def forward(self, x: Tensor, xa: Tensor | None = None, cache: KVCache | None = None, layer: int = 0) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        xa: Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+        mask: Tensor | None = None,
+    ) -> Tensor:
         is_decoder = self.cross_attn is not None
-        x = x + self.attn(self.attn_ln(x), causal=is_decoder, cache=cache, layer=layer)
+        x = x + self.attn(self.attn_ln(x), causal=is_decoder, cache=cache, layer=layer, mask=mask)
         if self.cross_attn is not None and self.cross_attn_ln is not None:
             x = x + self.cross_attn(self.cross_attn_ln(x), xa, cache=cache, layer=layer)
         return x + self.mlp(self.mlp_ln(x))
@@ -275,10 +287,16 @@ class TextDecoder(nn.Module):
         n_ctx = self.positional_embedding.shape[0]
         if offset + tokens.shape[-1] > n_ctx:
             raise ValueError(f"decoder context is {n_ctx} tokens; got {offset + tokens.shape[-1]}")
-        positions = self.positional_embedding[offset : offset + tokens.shape[-1]]
+        mask = None
+        if cache is not None and cache.padding is not None:
+            # left-padded rows: each row's tokens keep the positions they have alone
+            positions = self.positional_embedding[cache.positions(tokens.shape[-1])]
+            mask = cache.attention_mask(tokens.shape[-1])
+        else:
+            positions = self.positional_embedding[offset : offset + tokens.shape[-1]]
         x = (self.token_embedding(tokens) + positions).to(audio_features.dtype)
         for layer, block in enumerate(self.blocks):
-            x = block(x, audio_features, cache, layer)
+            x = block(x, audio_features, cache, layer, mask)
         if cache is not None:
             cache.advance(tokens.shape[-1])
         return self.ln(x)

@@ -105,10 +105,12 @@ def decode_with_fallback(
     options: DecodingOptions,
     policy: FallbackPolicy,
     generator: torch.Generator | None = None,
+    prompts: Sequence[list[int] | None] | None = None,
 ) -> list[DecodingResult]:
     """Decode a batch of windows on any engine; windows that fail are retried at the next temperature.
 
-    The encoder runs once; retries reuse the audio features.
+    The encoder runs once; retries reuse the audio features. `prompts`: one prompt per window (the
+    previous text of each window's recording) instead of `options.prompt`.
     """
     from olmoasr.engines import as_engine
 
@@ -117,8 +119,14 @@ def decode_with_fallback(
     results: list[DecodingResult | None] = [None] * features.shape[0]
     pending = list(range(features.shape[0]))
     for temperature in policy.temperatures:
-        rows = features if len(pending) == features.shape[0] else features[pending]
-        decoded = engine.decode(rows, policy.options_at(options, temperature), generator)
+        all_rows = len(pending) == features.shape[0]
+        rows = features if all_rows else features[pending]
+        window_options = policy.options_at(options, temperature)
+        if prompts is None:
+            decoded = engine.decode(rows, window_options, generator)
+        else:
+            row_prompts = list(prompts) if all_rows else [prompts[row] for row in pending]
+            decoded = engine.decode(rows, window_options, generator, prompts=row_prompts)
         retry = []
         for row, result in zip(pending, decoded, strict=True):
             results[row] = result

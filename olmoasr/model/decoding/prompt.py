@@ -23,8 +23,13 @@ def _encode_text(tokenizer: Tokenizer, text: str | list[int]) -> list[int]:
     return tokenizer.encode(" " + text.strip()) if isinstance(text, str) else list(text)
 
 
-def initial_tokens(tokenizer: Tokenizer, options: DecodingOptions, n_text_ctx: int) -> tuple[int, ...]:
-    """[<|startofprev|> prompt...] <|startoftranscript|> language task [<|notimestamps|>] [prefix...]."""
+def initial_tokens(
+    tokenizer: Tokenizer, options: DecodingOptions, n_text_ctx: int, prompt: str | list[int] | None = None
+) -> tuple[int, ...]:
+    """[<|startofprev|> prompt...] <|startoftranscript|> language task [<|notimestamps|>] [prefix...].
+
+    The prompt is `options.prompt`, or `prompt` when one window of a batch has its own.
+    """
     if options.without_timestamps:
         tokens = list(tokenizer.sot_sequence_including_notimestamps)
     else:
@@ -35,9 +40,10 @@ def initial_tokens(tokenizer: Tokenizer, options: DecodingOptions, n_text_ctx: i
         if max_prefix_len > 0:
             prefix = prefix[-max_prefix_len:]
         tokens += prefix
-    if options.prompt:
-        prompt = _encode_text(tokenizer, options.prompt)
-        tokens = [tokenizer.sot_prev, *prompt[-(n_text_ctx // 2 - 1) :], *tokens]
+    prompt = prompt or options.prompt
+    if prompt:
+        prompt_tokens = _encode_text(tokenizer, prompt)
+        tokens = [tokenizer.sot_prev, *prompt_tokens[-(n_text_ctx // 2 - 1) :], *tokens]
     return tuple(tokens)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 
 from olmoasr.model.decoding.filters import LogitFilter, SuppressBlank, SuppressTokens, TimestampRules
-from olmoasr.model.decoding.options import DecodingOptions, DecodingResult
+from olmoasr.model.decoding.options import DecodingOptions, DecodingOptionsError, DecodingResult
 from olmoasr.model.decoding.prompt import initial_tokens, sample_length, suppressed_tokens
 from olmoasr.model.decoding.search import BeamSearch, GreedySearch, TokenSearch, rank_by_likelihood
 
@@ -60,8 +61,6 @@ def detect_language(model: Whisper, mel: torch.Tensor, tokenizer: Tokenizer | No
     if tokenizer is None:
         tokenizer = get_decoding_tokenizer(model, None, "transcribe")
     if not model.is_multilingual or not list(tokenizer.all_language_tokens):
-        from olmoasr.model.decoding.options import DecodingOptionsError
-
         raise DecodingOptionsError("this model has no language tokens, so it cannot detect the language")
     single = mel.ndim == 2
     if single:
@@ -130,10 +129,23 @@ class CachedInference:
 
 
 class DecodingTask:
-    """Builds the prompt, filters and search strategy for one set of options and runs them."""
+    """Builds the prompt, filters and search strategy for one set of options and runs them.
 
-    def __init__(self, model: Whisper, options: DecodingOptions, generator: torch.Generator | None = None):
+    `prompts` gives each window of the batch its own prompt (the previous text of its recording)
+    instead of `options.prompt`; shorter initial sequences are left-padded to the longest, so every
+    row samples from the same index and each row decodes as it would alone.
+    """
+
+    def __init__(
+        self,
+        model: Whisper,
+        options: DecodingOptions,
+        generator: torch.Generator | None = None,
+        prompts: Sequence[str | list[int] | None] | None = None,
+    ):
         options.check_model(model)
+        if prompts is not None and options.prompt:
+            raise DecodingOptionsError("invalid decoding options: a prompt per window and options.prompt together")
         self.model = model
         self.options = options
         self.generator = generator
@@ -141,9 +153,12 @@ class DecodingTask:
         self.n_group = options.n_group
         self.n_ctx: int = model.dims.n_text_ctx
         self.sample_len: int = sample_length(options, self.n_ctx)
-        self.initial_tokens = initial_tokens(tokenizer, options, self.n_ctx)
-        self.sample_begin = len(self.initial_tokens)
-        self.sot_index = self.initial_tokens.index(tokenizer.sot)
+        rows = [initial_tokens(tokenizer, options, self.n_ctx, prompt) for prompt in (prompts or [None])]
+        self.sample_begin = max(len(row) for row in rows)
+        self.padding = [self.sample_begin - len(row) for row in rows]
+        self.initial_tokens = [(tokenizer.eot,) * pad + row for pad, row in zip(self.padding, rows, strict=True)]
+        self.per_window = prompts is not None
+        self.sot_index = self.initial_tokens[0].index(tokenizer.sot, self.padding[0])
         self.filters = self._logit_filters()
 
     def suppressed_tokens(self) -> list[int]:
@@ -189,6 +204,9 @@ class DecodingTask:
         """Step the decoder from `tokens` [windows * group, T] over `features` [windows, ...] until every row ends."""
         max_len = min(self.n_ctx, tokens.shape[1] + self.sample_len + 1)
         inference = CachedInference(self.model, features, self.n_group, max_len)
+        if any(self.padding):
+            padding = torch.tensor(self.padding, device=features.device).repeat_interleave(self.n_group)
+            inference.cache.set_padding(padding)
         search = self._search(inference)
         search.reset()
         sum_logprobs = torch.zeros(tokens.shape[0], dtype=torch.float32, device=features.device)
@@ -226,7 +244,11 @@ class DecodingTask:
         tokenizer = self.tokenizer
         features = encode_audio(self.model, mel)
         n_audio = features.shape[0]
-        tokens = torch.tensor([self.initial_tokens], dtype=torch.long, device=features.device).repeat(n_audio, 1)
+        if self.per_window and len(self.initial_tokens) != n_audio:
+            raise ValueError(f"{len(self.initial_tokens)} prompts for {n_audio} windows")
+        tokens = torch.tensor(self.initial_tokens, dtype=torch.long, device=features.device)
+        if not self.per_window:
+            tokens = tokens.repeat(n_audio, 1)
         languages, language_probs = self._languages(features, tokens)
         if self.options.task == "lang_id":
             return [
@@ -276,11 +298,13 @@ def decode(
     mel: torch.Tensor,
     options: DecodingOptions | None = None,
     generator: torch.Generator | None = None,
+    prompts: Sequence[str | list[int] | None] | None = None,
     **changes,
 ) -> DecodingResult | list[DecodingResult]:
     """Decode 30-second window(s): mel [n_mels, frames] -> one result, [n, n_mels, frames] -> a list.
 
-    Already-encoded audio features ([n, n_audio_ctx, n_audio_state]) are accepted too.
+    Already-encoded audio features ([n, n_audio_ctx, n_audio_state]) are accepted too. `prompts`: one
+    prompt per window (see `DecodingTask`).
     """
     import dataclasses
 
@@ -290,5 +314,5 @@ def decode(
     single = mel.ndim == 2
     if single:
         mel = mel.unsqueeze(0)
-    results = DecodingTask(model, options, generator).run(mel)
+    results = DecodingTask(model, options, generator, prompts).run(mel)
     return results[0] if single else results
