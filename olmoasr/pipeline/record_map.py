@@ -181,12 +181,16 @@ def run_record_steps(
     show_progress: bool = True,
     executor: BaseExecutor | None = None,
     allow_partial: bool = False,
+    shards: Sequence[ShardPlan] | None = None,
 ) -> StageReport:
     """Run `steps` over every JSONL shard under `input_path` in one pass, into `output_dir`. An input
-    folder whose upstream run did not finish is refused unless `allow_partial`."""
+    folder whose upstream run did not finish is refused unless `allow_partial`; `shards`, when the caller
+    already planned them (`plan_shards`), are used as they are."""
     executor = executor or LocalExecutor(workers=workers, show_progress=show_progress)
+    if shards is None:
+        shards = plan_shards(input_path, output_dir, allow_partial)
     stage = RecordMapStage(
-        tuple(plan_shards(input_path, output_dir, allow_partial)),
+        tuple(shards),
         as_path(output_dir),
         tuple(steps),
         rejects_dir=rejects_dir,

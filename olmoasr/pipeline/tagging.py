@@ -314,7 +314,8 @@ def run_tagging(
     elif config.level != level:
         raise UsageError(f"config {config.name} was loaded for {config.level} level, not {level}")
     other = "tag doc" if level == "segment" else "tag seg"
-    inputs = [path for _, path, _ in plan_shards(input_path, output_dir)]  # checks the paths first
+    shards = plan_shards(input_path, output_dir, allow_partial)  # checks the paths (and completion) first
+    inputs = [path for _, path, _ in shards]
     refuse_other_record_kind(inputs, level, f"{other} tags those")
     steps: list[RecordStep] = [TaggingStep(config)]
     filtering = None
@@ -327,7 +328,7 @@ def run_tagging(
     elif rejects_dir is not None:
         raise UsageError("a rejects directory needs a filter config to run in the same pass")
     report = run_record_steps(
-        input_path, output_dir, steps, rejects_dir, workers, show_progress, executor, allow_partial
+        input_path, output_dir, steps, rejects_dir, workers, show_progress, executor, shards=shards
     )
     summary = summarize_tag_stats(report.stats, config)
     summary["failed_shards"] = [{"shard": k, "error": m} for k, m in report.failures]
