@@ -8,7 +8,7 @@ heavy neighbours (tagging, language ID, jiwer, torch) that the package's other n
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -22,3 +22,14 @@ def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
         return getattr(importlib.import_module(module), name)
 
     return __getattr__
+
+
+def lazy_dir(module_globals: dict[str, Any], exports: Iterable[str]) -> Callable[[], list[str]]:
+    """A module-level `__dir__`: the public names (lazy ones included) and the module's dunders, not the
+    helpers its own code imports (`Any`, `annotations`, `importlib`)."""
+    public = set(exports)
+
+    def __dir__() -> list[str]:
+        return sorted({*public, *(name for name in module_globals if name.startswith("__"))})
+
+    return __dir__

@@ -44,6 +44,7 @@ def quickstart_command(
       olmoasr quickstart ./qs --force                  # start over
     """
     from olmoasr.quickstart import run_quickstart
+    from olmoasr.quickstart.walk import stages_line
 
     summary = run_quickstart(
         folder, steps, force=force, workers=workers, device=device, micro=micro, base_model=base_model,
@@ -53,7 +54,7 @@ def quickstart_command(
         before = (summary.eval_before or {}).get("wer")
         after = (summary.eval_after or {}).get("wer")
         typer.echo(
-            f"quickstart done in {summary.seconds:.0f} s: held-out WER {before} -> {after} %; "
+            f"quickstart done ({stages_line(summary)}): held-out WER {before} -> {after} %; "
             f"model {summary.checkpoint}; summary {folder / 'summary.json'}"
         )
 

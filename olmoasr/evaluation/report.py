@@ -233,13 +233,14 @@ def plot_wer(
     *,
     labels: Sequence[str] | None = None,
     y_top: float | None = None,
+    heading: str | None = None,
 ) -> Path:
     """WER bars with the bootstrap 95 % CI as error bars, each value printed above its error bar. One set: a
     bar per model, named under it. Several sets: a group per set (with its utterance count), a colour per
-    model, the legend outside the axes. The title names what was compared; charts meant to be compared take
-    the same `y_top` (`wer_axis_top` of all their reports)."""
+    model, the legend outside the axes. The title names what was compared (`heading` instead of the model
+    names); charts meant to be compared take the same `y_top` (`wer_axis_top` of all their reports)."""
     plt = _pyplot()
-    fig = wer_figure(reports, labels=labels, y_top=y_top)
+    fig = wer_figure(reports, labels=labels, y_top=y_top, heading=heading)
     target = Path(path)
     target = target.with_suffix(".png") if target.suffix != ".png" else target
     with atomic_output(target) as tmp:
@@ -248,7 +249,13 @@ def plot_wer(
     return target
 
 
-def wer_figure(reports: Sequence[EvalReport], *, labels: Sequence[str] | None = None, y_top: float | None = None):
+def wer_figure(
+    reports: Sequence[EvalReport],
+    *,
+    labels: Sequence[str] | None = None,
+    y_top: float | None = None,
+    heading: str | None = None,
+):
     """The matplotlib figure `plot_wer` saves."""
     plt = _pyplot()
     names = _scored_names(reports)
@@ -265,10 +272,10 @@ def wer_figure(reports: Sequence[EvalReport], *, labels: Sequence[str] | None = 
         ax.set_xlim(-0.8, len(reports) - 0.2)
         ax.set_xticklabels([_wrap(label) for label in labels])
         what = f"{_set_title(names[0])} ({_n_utterances(names[0], reports)})"
-        ax.set_title(f"Word error rate: {_wrap(_models_title(labels), 60)}\non {what}", fontsize=10)
+        ax.set_title(f"{heading or 'Word error rate: ' + _wrap(_models_title(labels), 60)}\non {what}", fontsize=10)
     else:
         width = 0.8 / len(reports)
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(names) * max(1, len(reports)) ** 0.5 + 2.5), 4.8))
+        fig, ax = plt.subplots(figsize=(min(14.0, max(6.0, 1.3 * len(names) * len(reports) ** 0.5 + 2.5)), 4.8))
         for i, report in enumerate(reports):
             by_name = {r.name: r for r in report.sets}
             legend: str | None = labels[i]  # once per model
@@ -278,8 +285,9 @@ def wer_figure(reports: Sequence[EvalReport], *, labels: Sequence[str] | None = 
         ax.set_xticks(range(len(names)))
         tilt = len(names) > 5
         ax.set_xticklabels([f"{_set_title(n)}\n{_n_utterances(n, reports)}" for n in names],
-                           rotation=25 if tilt else 0, ha="right" if tilt else "center")  # fmt: skip
-        ax.set_title(f"Word error rate: {_models_title(labels)}\non {len(names)} sets", fontsize=10)
+                           rotation=25 if tilt else 0, ha="right" if tilt else "center",
+                           rotation_mode="anchor" if tilt else "default")  # fmt: skip
+        ax.set_title(f"{heading or 'Word error rate: ' + _models_title(labels)}\non {len(names)} sets", fontsize=10)
         if len(reports) > 1:  # outside the axes, so it never covers a bar
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
     ax.set_ylim(0, top)

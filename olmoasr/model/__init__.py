@@ -5,8 +5,7 @@ Names are imported lazily so `import olmoasr.model.tokenizer` does not pull in t
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from olmoasr.lazy import lazy_dir, lazy_exports
 
 _EXPORTS = {
     "Whisper": "olmoasr.model.network",
@@ -28,14 +27,5 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'olmoasr.model' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__dir__ = lazy_dir(globals(), _EXPORTS)

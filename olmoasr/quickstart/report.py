@@ -59,11 +59,27 @@ def funnel_table(rows: list[dict[str, Any]], title: str):
                           ("minutes", "right"), ("% of previous", "right")):  # fmt: skip
         table.add_column(name, justify=justify)
     for row in rows:
+        mark = " *" if _overlap_note(row) else ""
         table.add_row(
             row["step"], str(row["pairs"]), "" if row["segments"] is None else str(row["segments"]),
-            f"{row['hours']:.4f}", f"{row['hours'] * 60:.2f}", f"{row['pct_hours']:.1f}%",
+            f"{row['hours']:.4f}", f"{row['hours'] * 60:.2f}", f"{row['pct_hours']:.1f}%{mark}",
         )  # fmt: skip
     return table
+
+
+def funnel_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """Footnotes for the funnel table: why a row can hold more hours than the row before it."""
+    return [f"* {note}" for note in dict.fromkeys(filter(None, map(_overlap_note, rows)))]
+
+
+def _overlap_note(row: dict[str, Any]) -> str | None:
+    if row["pct_hours"] <= 100.05 or not row["step"].startswith("prep segment"):
+        return None
+    return (
+        "over 100 %: a segment's audio is the full 30 s from its window's start, and the next window starts at "
+        "the end of the previous window's last caption, so windows overlap by design (the original's rule; the "
+        "text never repeats)"
+    )
 
 
 # ------------------------------------------------------------------------------------------- loss
@@ -120,6 +136,25 @@ def plot_loss(points: list[tuple[int, float]], path: Path, title: str) -> Path |
 
 
 # ------------------------------------------------------------------------------------------- eval
+
+BEFORE_AFTER_PNG = "wer_before_after.png"
+
+
+def plot_before_after(before_dir: Path, after_dir: Path, path: Path) -> Path | None:
+    """Held-out WER before and after training in one chart, on one scale, from the two evals' results.json.
+    None without matplotlib or without a WER on either side."""
+    import importlib.util
+
+    from olmoasr.evaluation.report import load_report, model_labels, plot_wer
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
+    reports = [load_report(before_dir / "results.json"), load_report(after_dir / "results.json")]
+    if any(not report.sets or report.sets[0].wer is None for report in reports):
+        return None
+    before, after = model_labels(reports)
+    labels = [f"before training ({before})", f"after training ({after})"]
+    return plot_wer(reports, path, labels=labels, heading="Held-out WER before and after training")
 
 
 def eval_table(before: dict[str, Any] | None, after: dict[str, Any] | None, title: str):

@@ -57,7 +57,7 @@ class StageOutcome:
     folder: str
     command: str  # the equivalent command line (or a description for library-only steps)
     skipped: bool
-    seconds: float
+    seconds: float  # the stage's own run time, also when it ran in an earlier quickstart run (skipped now)
 
 
 @dataclass
@@ -75,10 +75,12 @@ class QuickstartSummary:
     loss_png: str | None = None
     eval_before: dict[str, Any] | None = None
     eval_after: dict[str, Any] | None = None
+    wer_png: str | None = None  # held-out WER before vs after training, one chart on one scale
     checkpoint: str | None = None
     transcribed_file: str | None = None
     transcript: str | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the walk's time: this run's plus, for each skipped stage, its time when it ran
+    run_seconds: float = 0.0  # this call's wall time (a resumed run's is short)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,7 +147,9 @@ class _Runner:
         outputs_there = all(p.exists() for p in stage_paths(self.folder, name))
         if marker is not None and marker.get("key") == key and not self.rerun_rest and outputs_there:
             _say(self.console, f"\n[dim]{number} {title}: done earlier, skipped ({escape(command)})[/dim]", self.quiet)
-            self.outcomes.append(StageOutcome(name, str(self.path(name)), command, True, 0.0))
+            took = marker.get("seconds")
+            took = float(took) if isinstance(took, int | float) else 0.0
+            self.outcomes.append(StageOutcome(name, str(self.path(name)), command, True, took))
             return dict(marker.get("info", {}).get("report") or {})
         if marker is not None or self.rerun_rest:
             # its command changed, or an earlier stage re-ran in this run: start this stage over. (The first
@@ -406,8 +410,11 @@ def run_quickstart(
     summary.loss_png = str(png) if png else None
     summary.eval_before = reports["eval_before"].get("eval")
     summary.eval_after = reports["eval_after"].get("eval")
+    chart = report.plot_before_after(before_dir, r.path("eval_after"), r.path("eval_after") / report.BEFORE_AFTER_PNG)
+    summary.wer_png = str(chart) if chart else None
     summary.transcript = report.read_transcript(r.path("transcribe"), audio)
-    summary.seconds = time.perf_counter() - started
+    summary.run_seconds = time.perf_counter() - started
+    summary.seconds = summary.run_seconds + sum(stage.seconds for stage in summary.stages if stage.skipped)
     atomic_write_bytes(folder / SUMMARY_FILE, orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))
     if not quiet:
         print_summary(summary, r.console)
@@ -425,6 +432,8 @@ def _transcribe_input(sample_dir: Path, pair_id: str) -> Path:
 def print_summary(summary: QuickstartSummary, console) -> None:
     console.print()
     console.print(report.funnel_table(summary.funnel, "data funnel (like the paper's Fig. 2)"))
+    for note in report.funnel_notes(summary.funnel):
+        console.print(f"[dim]{escape(note)}[/dim]")
     if summary.audio_lid.get("status") == "skipped":
         console.print("[dim]audio language ID was skipped: the audio_lang filter step is not in this funnel[/dim]")
     if summary.loss:
@@ -442,8 +451,20 @@ def print_summary(summary: QuickstartSummary, console) -> None:
         change = "lower" if after < before else "higher" if after > before else "unchanged"
         console.print(f"WER {before:.1f}% -> {after:.1f}% ({change}); with a few minutes of synthetic speech this "
                       "shows the pipeline works end to end, not a better model.")  # fmt: skip
+    if summary.wer_png:
+        console.print(f"before/after chart: {summary.wer_png}")
     console.print(f"\n[bold]transcript[/bold] of {summary.transcribed_file} (trained model {summary.checkpoint}):")
     console.print(summary.transcript if summary.transcript else "(empty)", markup=False)
+    console.print(f"\n{stages_line(summary)}; summary: {Path(summary.folder) / SUMMARY_FILE}")
+
+
+def stages_line(summary: QuickstartSummary) -> str:
+    """How many stages ran and how long the walk took; a resumed run also says what this run took."""
     ran = sum(1 for s in summary.stages if not s.skipped)
-    console.print(f"\n{ran} stage(s) run, {len(summary.stages) - ran} skipped (done earlier); "
-                  f"{summary.seconds:.0f} s; summary: {Path(summary.folder) / SUMMARY_FILE}")  # fmt: skip
+    skipped = len(summary.stages) - ran
+    if not skipped:
+        return f"{ran} stage(s) run in {summary.seconds:.0f} s"
+    return (
+        f"{ran} stage(s) run, {skipped} skipped (done earlier); all stages took {summary.seconds:.0f} s, "
+        f"this run {summary.run_seconds:.0f} s"
+    )

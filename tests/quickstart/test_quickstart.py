@@ -15,6 +15,7 @@ from olmoasr.cli.main import run as cli
 from olmoasr.io.jsonl import iter_jsonl, jsonl_files
 from olmoasr.quickstart import STAGE_DIRS, QuickstartError, layout, run_quickstart
 from olmoasr.quickstart import data as qs_data
+from olmoasr.quickstart import report as qs_report
 from olmoasr.records.schema import DocumentRecord, SegmentRecord
 
 BAD_KINDS = ("all_caps", "repeating", "non_english", "mistranscribed")
@@ -128,6 +129,22 @@ def test_funnel_counts_pairs_segments_and_hours(qs):
     pairs = [row["pairs"] for row in rows]
     assert pairs == sorted(pairs, reverse=True)
     assert all(row["hours"] > 0 for row in rows)
+    over = [row["step"] for row in rows if row["pct_hours"] > 100.05]
+    assert all(step.startswith("prep segment") for step in over)  # only overlapping windows add hours
+    assert bool(qs_report.funnel_notes(rows)) == bool(over)
+
+
+def test_funnel_footnote_explains_more_hours_after_segmenting():
+    rows = [
+        {"step": "prep jsonl (readable pairs)", "pairs": 2, "segments": None, "hours": 0.1, "pct_hours": 100.0},
+        {"step": "prep segment (30 s windows)", "pairs": 2, "segments": 9, "hours": 0.103, "pct_hours": 103.0},
+        {"step": "filter casing", "pairs": 2, "segments": 8, "hours": 0.09, "pct_hours": 87.4},
+    ]
+    notes = qs_report.funnel_notes(rows)
+    assert len(notes) == 1 and notes[0].startswith("* ") and "overlap" in notes[0]
+    cells = list(qs_report.funnel_table(rows, "funnel").columns[-1].cells)
+    assert cells == ["100.0%", "103.0% *", "87.4%"]
+    assert qs_report.funnel_notes([rows[0], rows[2]]) == []
 
 
 def test_checkpoint_is_exported_and_loads(qs):
@@ -146,8 +163,12 @@ def test_eval_before_and_after_and_loss_and_transcript(qs):
     assert summary.eval_before["wer"] is not None and summary.eval_after["wer"] is not None
     assert summary.eval_before["model"].endswith("initial_weights.pt")
     assert [step for step, _ in summary.loss] == list(range(1, STEPS + 1))
-    if summary.loss_png is not None:
+    if importlib.util.find_spec("matplotlib") is not None:
         assert (folder / "10_train" / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+        assert summary.wer_png == str(folder / "11_eval_after" / "wer_before_after.png")
+        assert (folder / "11_eval_after" / "wer_before_after.png").read_bytes()[:4] == b"\x89PNG"
+    else:
+        assert summary.loss_png is None and summary.wer_png is None
     assert (folder / "12_transcribe" / "audio_Oj3wf9tR5rt.txt").is_file()
     assert summary.transcript is not None
 
@@ -175,6 +196,11 @@ def test_rerun_skips_finished_stages(qs, monkeypatch):
     assert all(s.skipped for s in again.stages)
     assert time.perf_counter() - started < max(20.0, seconds / 3)
     assert again.eval_after["wer"] == first.eval_after["wer"] and again.funnel == first.funnel
+    # the walk's time keeps what the skipped stages took when they ran; this run's own time is apart
+    assert [s.seconds for s in again.stages] == [s.seconds for s in first.stages]
+    assert again.seconds >= sum(s.seconds for s in first.stages) > again.run_seconds
+    on_disk = json.loads((folder / "summary.json").read_text())
+    assert on_disk["seconds"] == again.seconds and on_disk["run_seconds"] == again.run_seconds
 
 
 def test_changed_stage_reruns_from_there(qs):
