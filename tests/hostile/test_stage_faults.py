@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 
 import pytest
 
@@ -112,7 +113,6 @@ def test_duplicate_pair_ids_across_shard_folders_are_rejected_and_counted(tmp_pa
 
 def test_a_pipe_named_as_audio_or_transcript_never_blocks_the_walk(tmp_path):
     """A FIFO opened for reading waits for a writer forever: prep jsonl must not open one."""
-    import os
     import subprocess
     import sys
 
@@ -138,3 +138,18 @@ def test_a_pipe_named_as_audio_or_transcript_never_blocks_the_walk(tmp_path):
     handled = proc.returncode == 0 and stats.get("docs") == 1 and rejected == 2 and len(lines) == 2
     record("pipes named as pair files: prep jsonl", handled=handled, traceback="Traceback" in proc.stderr)
     assert handled, (proc.returncode, proc.stderr[-2000:], stats)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: permissions cannot deny it here")
+def test_an_audio_file_without_read_permission_is_unreadable_not_corrupt(tmp_path, cli):
+    from .raw_pairs import make_pair
+
+    make_pair(tmp_path / "raw" / "shard_0", "good", seconds=4)
+    locked = make_pair(tmp_path / "raw" / "shard_0", "locked", seconds=4) / "audio_locked.flac"
+    locked.chmod(0)
+    outcome = cli("prep", "jsonl", tmp_path / "raw", "-o", tmp_path / "docs", "-w", "1", "-q")
+    stats = json.loads((tmp_path / "docs" / "shard_0.stats.json").read_text())
+    named = [line for line in outcome.warning_lines if str(locked) in line and "ermission" in line]
+    handled = outcome.code == 0 and stats.get("rejects.unreadable_audio") == 1 and len(named) == 1
+    record("audio without read permission: prep jsonl", outcome, handled=handled)
+    assert handled and "rejects.corrupt_audio" not in stats, (outcome.err, stats)
