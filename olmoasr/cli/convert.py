@@ -7,7 +7,8 @@ import typer
 ORDER = 75
 
 _DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16", "bfloat16": "bfloat16",
-           "bf16": "bfloat16"}  # fmt: skip
+           "bf16": "bfloat16", "int8": "int8", "int8_float16": "int8_float16"}  # fmt: skip
+_QUANTIZED = ("int8", "int8_float16")  # CTranslate2 weight types only
 
 
 def convert_command(
@@ -15,7 +16,7 @@ def convert_command(
     destination: str = typer.Argument(..., help="Where to write: a file (openai, safetensors) or a folder."),
     fmt: str = typer.Option("openai", "-f", "--format", help="openai | safetensors | hf | ctranslate2"),
     dtype: str = typer.Option(
-        "float32", "--dtype", help="float32 | float16 | bfloat16 (ctranslate2 stores float16 unless float32)."
+        "float32", "--dtype", help="float32 | float16 | bfloat16; with --format ctranslate2 also int8 | int8_float16."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace DESTINATION if it exists."),
 ) -> None:
@@ -27,7 +28,7 @@ def convert_command(
     Examples:
       olmoasr convert runs/small/export.pt small-hf --format hf
       olmoasr convert runs/small/latesttrain_ddp.pt small.pt
-      olmoasr convert tiny small-ct2 --format ctranslate2 --dtype float16
+      olmoasr convert tiny small-ct2 --format ctranslate2 --dtype int8
     """
     import torch
 
@@ -37,10 +38,14 @@ def convert_command(
     if fmt not in SAVE_FORMATS:
         raise UsageError(f"--format must be one of {', '.join(SAVE_FORMATS)}, got {fmt!r}")
     if dtype not in _DTYPES:
-        raise UsageError(f"--dtype must be float32, float16 or bfloat16, got {dtype!r}")
+        raise UsageError(f"--dtype must be float32, float16, bfloat16, int8 or int8_float16, got {dtype!r}")
+    weight_type = _DTYPES[dtype]
+    if weight_type in _QUANTIZED and fmt != "ctranslate2":
+        raise UsageError(f"--dtype {weight_type} needs --format ctranslate2 (int8 weights are a CTranslate2 type)")
     check_destination(destination, fmt, overwrite=overwrite)  # before the (possibly long) load
-    model = load_model(source, device="cpu", dtype=getattr(torch, _DTYPES[dtype]))
-    path = save_model(model, destination, fmt)
+    torch_dtype = torch.float32 if weight_type in _QUANTIZED else getattr(torch, weight_type)
+    model = load_model(source, device="cpu", dtype=torch_dtype)
+    path = save_model(model, destination, fmt, quantization=weight_type if fmt == "ctranslate2" else None)
     typer.echo(f"wrote {fmt} checkpoint {path} ({model.dims.n_text_layer}-layer decoder, {dtype})")
 
 

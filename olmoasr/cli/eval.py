@@ -51,6 +51,12 @@ def eval_command(
     batch_size: int = typer.Option(None, "-b", "--batch-size", help="Short-form clips decoded together (default 16)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 (default: cuda when available)."),
     fp16: bool = typer.Option(None, "--fp16/--fp32", help="Half precision (default: fp16 on CUDA, fp32 on CPU)."),
+    engine: str = typer.Option(
+        None, "--engine", help="auto (CTranslate2 when installed, else torch), torch or ctranslate2."
+    ),
+    compute_type: str = typer.Option(
+        None, "--compute-type", help="ctranslate2 engine: auto, int8, int8_float16, float16 or float32."
+    ),
     limit: int = typer.Option(None, "--limit", help="Only the first N rows of each set (Hub sets then stream)."),
     cache_dir: str = typer.Option(None, "--cache-dir", help="Hugging Face datasets cache directory."),
     hf_token: str = typer.Option(None, "--hf-token", envvar="HF_TOKEN", help="Token for gated Hub sets."),
@@ -148,6 +154,8 @@ def eval_command(
             options=options,
             device=device,
             dtype=fp16_request(fp16),
+            engine=engine or "auto",
+            compute_type=compute_type,
             show_progress=not quiet,
         )
     failed = report.failed

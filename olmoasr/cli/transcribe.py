@@ -77,8 +77,18 @@ def transcribe_command(
     vad: bool = typer.Option(
         None, "--vad/--no-vad", help="With --batched: decode only VAD speech regions (default: on)."
     ),
+    engine: str = typer.Option(
+        None, "--engine", help="auto (CTranslate2 when installed, else torch), torch or ctranslate2."
+    ),
+    compute_type: str = typer.Option(
+        None,
+        "--compute-type",
+        help="ctranslate2 engine: auto (int8 on CPU, float16 on CUDA), int8, int8_float16, float16, float32.",
+    ),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: CUDA when available)."),
-    fp16: bool = typer.Option(None, "--fp16/--fp32", help="Half precision (default: fp16 on CUDA, fp32 on CPU)."),
+    fp16: bool = typer.Option(
+        None, "--fp16/--fp32", help="torch engine: half precision (default: fp16 on CUDA, fp32 on CPU)."
+    ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Print segments as they are decoded."),
 ) -> int:
     """Transcribe audio/video files and directories with timestamps.
@@ -88,12 +98,15 @@ def transcribe_command(
       olmoasr transcribe talk.mp3 interview.m4a videos/ --model medium -o out/ -f srt,vtt,json
       olmoasr transcribe talk.mp3 --model ./checkpoints/latest.pt --beam-size 5 --word-timestamps
       olmoasr transcribe recordings/ --model tiny.en-offline --batched --batch-size 16 -f txt
+      olmoasr transcribe talk.mp3 --engine ctranslate2 --compute-type int8
     """
     from olmoasr.cli._offline import offline_model_option
     from olmoasr.console import stderr_console
-    from olmoasr.model import default_model_name, load_model
+    from olmoasr.engines import choose_engine, describe, load_engine
+    from olmoasr.errors import UsageError
+    from olmoasr.model import default_model_name
     from olmoasr.model.decoding.fallback import temperature_schedule
-    from olmoasr.model.runtime import fp16_request, inference_dtype, resolve_device
+    from olmoasr.model.runtime import fp16_request
     from olmoasr.model.transcribe import split_options
     from olmoasr.outputs import parse_formats
     from olmoasr.outputs.runner import check_output_dir, transcribe_files
@@ -120,10 +133,18 @@ def transcribe_command(
     batch_options = {name: options.pop(name) for name in ("batch_size", "vad") if name in options}
     split_options(dict(options))  # reject bad combinations before loading any weights
 
-    target = resolve_device(device)
-    dtype = inference_dtype(target, fp16_request(fp16))
+    chosen = choose_engine(engine)
+    if chosen == "torch" and compute_type is not None:
+        raise UsageError("--compute-type is for --engine ctranslate2; the torch engine takes --fp16/--fp32")
     with offline_model_option("--model"):
-        model = load_model(model_name or default_model_name(), device=target, dtype=dtype)
+        model = load_engine(
+            model_name or default_model_name(),
+            engine=chosen,
+            device=device,
+            dtype=fp16_request(fp16),
+            compute_type=compute_type,
+        )
+    stderr_console().print(describe(model), highlight=False, markup=False)
 
     summary = transcribe_files(
         model, inputs, output_dir, formats, batched=batched, verbose=verbose, **batch_options, **options

@@ -54,6 +54,7 @@ class EvalReport:
     olmoasr_version: str
     sets: list[SetResult]
     outputs: dict[str, str] = field(default_factory=dict)  # files this run wrote ("json", "csv", "chart")
+    engine: str = "torch"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -73,6 +74,7 @@ class EvalReport:
             created=str(data.get("created", "")),
             olmoasr_version=str(data.get("olmoasr_version", "")),
             sets=sets,
+            engine=str(data.get("engine", "torch")),
         )
 
     def result(self, name: str) -> SetResult:
@@ -96,11 +98,14 @@ def evaluate(
     recognizer: Recognizer | None = None,
     device: str | None = None,
     dtype: str | None = None,
+    engine: str | None = "auto",
+    compute_type: str | None = None,
     model_name: str | None = None,
     show_progress: bool = True,
 ) -> EvalReport:
-    """Evaluate `model` (an olmoasr model, or a name / path for `olmoasr.load_model`) on registry sets,
-    JSONL manifests and local Hub-format datasets. Writes results when `options.output_dir` is set.
+    """Evaluate `model` (an olmoasr model or engine, or a name / path for `olmoasr.load_model`) on registry
+    sets, JSONL manifests and local Hub-format datasets. Writes results when `options.output_dir` is set.
+    A name or path is loaded on `engine` (auto: CTranslate2 when installed, at `compute_type`; torch at `dtype`).
 
     A set that cannot be loaded (offline, not downloaded, no audio) becomes a result with `status="error"`
     and a one-line `error`; the other sets still run.
@@ -112,7 +117,9 @@ def evaluate(
     if recognizer is None:
         if model is None:
             raise UsageError("no model given")
-        recognizer = load_recognizer(model, options.decode, device=device, dtype=dtype)
+        recognizer = load_recognizer(
+            model, options.decode, device=device, dtype=dtype, engine=engine, compute_type=compute_type
+        )
     out_dir = Path(options.output_dir) if options.output_dir else None
     streaming = options.streaming if options.streaming is not None else options.limit is not None
     data_options = DataOptions(options.cache_dir, options.hf_token, options.data_root, streaming)
@@ -164,6 +171,7 @@ def evaluate(
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         olmoasr_version=olmoasr.__version__,
         sets=results,
+        engine=getattr(recognizer, "engine_name", "?"),
     )
     if out_dir is not None:
         from olmoasr.evaluation.report import write_results

@@ -139,12 +139,14 @@ def load_recognizer(
     settings: DecodeSettings,
     device: str | None = None,
     dtype: str | None = None,
+    *,
+    engine: str | None = "auto",
+    compute_type: str | None = None,
 ) -> ModelRecognizer:
-    """A model object, or a name / path / Hub id for `olmoasr.load_model`, as a recogniser."""
+    """A model object, or a name / path / Hub id loaded on `engine` (torch at `dtype`, CTranslate2 at
+    `compute_type`), as a recogniser."""
     if isinstance(model, str):
-        import olmoasr
-        from olmoasr.model.runtime import inference_dtype, resolve_device
+        from olmoasr.engines import load_engine
 
-        target = resolve_device(device)
-        model = olmoasr.load_model(model, device=target, dtype=inference_dtype(target, dtype))
+        model = load_engine(model, engine=engine, device=device, dtype=dtype, compute_type=compute_type)
     return ModelRecognizer(model, settings)

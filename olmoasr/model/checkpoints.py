@@ -233,13 +233,19 @@ def load_model(
     dtype: torch.dtype | None = None,
     download_root: str | os.PathLike | None = None,
     *,
+    engine: str = "torch",
+    compute_type: str | None = None,
     inference: bool = True,
     in_memory: bool = False,
-) -> Whisper:
+) -> Whisper | Any:
     """Load a model by OLMoASR name (tiny … large-v2), local path (any supported format), Hub repo id
     (org/name, a transformers or CTranslate2 repo) or `tiny.en-offline`; by default the CLI's default
     (OLMoASR small, or offline the installed tiny.en). Weights are float32 unless `dtype` says otherwise;
     `device` defaults to CUDA when available.
+
+    `engine="torch"` (the default) returns the torch `Whisper` network (training, fine-tuning, parity);
+    `engine="ctranslate2"` (or "auto" with CTranslate2 installed) returns a `CTranslate2Engine` with the
+    same `transcribe`, at `compute_type` (auto, int8, int8_float16, float16, float32).
 
     `inference` and `in_memory` are accepted for scripts written for the original `olmoasr.load_model`;
     one network serves training and inference here, and files are memory-mapped either way.
@@ -247,6 +253,13 @@ def load_model(
     del inference, in_memory
     if name_or_path is None:
         name_or_path = hub.default_model_name(download_root=download_root)
+    if engine != "torch":
+        from olmoasr.engines import choose_engine
+
+        if choose_engine(engine) == "ctranslate2":
+            from olmoasr.engines.ctranslate2_engine import load_ctranslate2
+
+            return load_ctranslate2(name_or_path, device=device, compute_type=compute_type, download_root=download_root)
     path = hub.resolve_model_path(name_or_path, download_root)
     checkpoint = read_checkpoint(path)
     try:
@@ -286,9 +299,10 @@ def check_destination(path: str | os.PathLike, fmt: str, overwrite: bool = True)
     return path
 
 
-def save_model(model: Whisper, path: str | os.PathLike, fmt: str = "openai") -> Path:
+def save_model(model: Whisper, path: str | os.PathLike, fmt: str = "openai", quantization: str | None = None) -> Path:
     """Write `model` as `openai` (.pt: dims + model_state_dict), `safetensors` (one file, dims in its
-    metadata), `hf` (transformers folder) or `ctranslate2` (faster-whisper folder). Returns the path."""
+    metadata), `hf` (transformers folder) or `ctranslate2` (faster-whisper folder, weights stored as
+    `quantization`: int8, float16, ...; default float16, float32 for a float32 model). Returns the path."""
     path = check_destination(path, fmt)
     if fmt == "openai":
         payload = {
@@ -309,7 +323,7 @@ def save_model(model: Whisper, path: str | os.PathLike, fmt: str = "openai") -> 
     elif fmt == "hf":
         _write_folder(path, lambda tmp: _write_hf(model, tmp), last=hf_transformers.CONFIG_FILE)
     else:
-        _write_folder(path, lambda tmp: _write_ctranslate2(model, tmp), last=ctranslate2.MODEL_FILE)
+        _write_folder(path, lambda tmp: _write_ctranslate2(model, tmp, quantization), last=ctranslate2.MODEL_FILE)
     return path
 
 
@@ -328,47 +342,21 @@ def _write_folder(path: Path, write, last: str) -> None:
 
 
 def _write_hf(model: Whisper, directory: Path) -> None:
+    from olmoasr.model.tokenizer_json import write_tokenizer_files
+
     tokenizer = model.tokenizer()
     weights = hf_transformers.from_our_names(_cpu_state(model))
     save_file(weights, str(directory / hf_transformers.WEIGHTS_FILE), metadata={"format": "pt"})
     generation = hf_transformers.generation_config_for(tokenizer, _heads_list(model), model.dims.n_text_ctx)
     _write_json(directory / hf_transformers.GENERATION_CONFIG_FILE, generation)
-    _write_json(
-        directory / "preprocessor_config.json",
-        {
-            "feature_extractor_type": "WhisperFeatureExtractor",
-            "feature_size": model.dims.n_mels,
-            "sampling_rate": 16000,
-            "hop_length": 160,
-            "n_fft": 400,
-            "chunk_length": 30,
-            "n_samples": 480000,
-            "nb_max_frames": 3000,
-            "padding_side": "right",
-            "padding_value": 0.0,
-            "return_attention_mask": False,
-        },
-    )
+    write_tokenizer_files(tokenizer, model.dims.n_mels, directory)  # tokenizer.json + processor settings
     _write_json(directory / hf_transformers.CONFIG_FILE, hf_transformers.config_for(model.dims, tokenizer))
 
 
-def _write_ctranslate2(model: Whisper, directory: Path) -> None:
-    tokenizer = model.tokenizer()
-    state = _cpu_state(model)
-    ctranslate2.write_model_bin(
-        directory / ctranslate2.MODEL_FILE, model.dims, state, float16=model.dtype != torch.float32
-    )
-    _write_json(
-        directory / "config.json",
-        {
-            "alignment_heads": _heads_list(model),
-            "lang_ids": list(tokenizer.all_language_tokens) if model.is_multilingual else [],
-            "suppress_ids": list(tokenizer.non_speech_tokens),
-            "suppress_ids_begin": [tokenizer.encode(" ")[0], tokenizer.eot],
-        },
-    )
-    vocabulary = ctranslate2.byte_level_vocabulary(tokenizer)
-    (directory / "vocabulary.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
+def _write_ctranslate2(model: Whisper, directory: Path, quantization: str | None) -> None:
+    from olmoasr.engines.ctranslate2_convert import write_ctranslate2
+
+    write_ctranslate2(model, directory, quantization)
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from olmoasr.cli.main import run
@@ -9,6 +10,7 @@ from olmoasr.model.checkpoints import load_model, save_model
 
 
 def test_convert_training_file_to_ctranslate2_and_back(make_model, tmp_path, capsys):
+    pytest.importorskip("ctranslate2")
     model = make_model()
     source = save_model(model, tmp_path / "export.pt", "openai")
     assert run(["convert", str(source), str(tmp_path / "ct2"), "--format", "ctranslate2", "--dtype", "fp16"]) == 0

@@ -1,4 +1,5 @@
-"""CTranslate2 / faster-whisper model directories (model.bin + config.json + vocabulary), read and written.
+"""CTranslate2 / faster-whisper model directories (model.bin + config.json + vocabulary), read without
+CTranslate2 installed (writing goes through CTranslate2's own converter: `olmoasr.engines.ctranslate2_convert`).
 
 model.bin layout (little-endian): u32 binary version, then (version >= 2) the spec name as a string
 and a u32 spec revision; u32 variable count; per variable: name, u8 rank, rank x u32 dims, then
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -200,106 +200,3 @@ def read_config(directory: Path) -> dict:
         return {}
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
-
-
-# ---- writing -------------------------------------------------------------------------------------
-def _write_string(fh: BinaryIO, text: str) -> None:
-    raw = text.encode("utf-8") + b"\0"
-    fh.write(struct.pack("<H", len(raw)) + raw)
-
-
-def _variables_from_state(dims: ModelDimensions, state: dict[str, torch.Tensor]) -> Iterator[tuple[str, np.ndarray]]:
-    def arr(name: str) -> np.ndarray:
-        return state[name].detach().to(torch.float32).cpu().numpy()
-
-    def block(ours: str, theirs: str, cross: bool) -> Iterator[tuple[str, np.ndarray]]:
-        def norm(o: str, t: str):
-            yield f"{t}/gamma", arr(f"{o}.weight")
-            yield f"{t}/beta", arr(f"{o}.bias")
-
-        def lin(o: str, t: str):
-            yield f"{t}/weight", arr(f"{o}.weight")
-            yield f"{t}/bias", arr(f"{o}.bias")
-
-        def fuse(names: list[str], t: str):
-            yield f"{t}/weight", np.concatenate([arr(f"{n}.weight") for n in names])
-            biases = [
-                np.zeros(state[f"{n}.weight"].shape[0], np.float32) if n.endswith(".key") else arr(f"{n}.bias")
-                for n in names
-            ]
-            yield f"{t}/bias", np.concatenate(biases)
-
-        yield from norm(f"{ours}.attn_ln", f"{theirs}/self_attention/layer_norm")
-        yield from fuse(
-            [f"{ours}.attn.query", f"{ours}.attn.key", f"{ours}.attn.value"], f"{theirs}/self_attention/linear_0"
-        )
-        yield from lin(f"{ours}.attn.out", f"{theirs}/self_attention/linear_1")
-        if cross:
-            yield from norm(f"{ours}.cross_attn_ln", f"{theirs}/attention/layer_norm")
-            yield from lin(f"{ours}.cross_attn.query", f"{theirs}/attention/linear_0")
-            yield from fuse([f"{ours}.cross_attn.key", f"{ours}.cross_attn.value"], f"{theirs}/attention/linear_1")
-            yield from lin(f"{ours}.cross_attn.out", f"{theirs}/attention/linear_2")
-        yield from norm(f"{ours}.mlp_ln", f"{theirs}/ffn/layer_norm")
-        yield from lin(f"{ours}.mlp.0", f"{theirs}/ffn/linear_0")
-        yield from lin(f"{ours}.mlp.2", f"{theirs}/ffn/linear_1")
-
-    yield "encoder/conv1/weight", arr("encoder.conv1.weight")
-    yield "encoder/conv1/bias", arr("encoder.conv1.bias")
-    yield "encoder/conv2/weight", arr("encoder.conv2.weight")
-    yield "encoder/conv2/bias", arr("encoder.conv2.bias")
-    yield "encoder/position_encodings/encodings", arr("encoder.positional_embedding")
-    yield "encoder/num_heads", np.array(dims.n_audio_head, dtype=np.int16)
-    for i in range(dims.n_audio_layer):
-        yield from block(f"encoder.blocks.{i}", f"encoder/layer_{i}", cross=False)
-    yield "encoder/layer_norm/gamma", arr("encoder.ln_post.weight")
-    yield "encoder/layer_norm/beta", arr("encoder.ln_post.bias")
-    yield "decoder/embeddings/weight", arr("decoder.token_embedding.weight")
-    yield "decoder/position_encodings/encodings", arr("decoder.positional_embedding")
-    yield "decoder/num_heads", np.array(dims.n_text_head, dtype=np.int16)
-    for i in range(dims.n_text_layer):
-        yield from block(f"decoder.blocks.{i}", f"decoder/layer_{i}", cross=True)
-    yield "decoder/layer_norm/gamma", arr("decoder.ln.weight")
-    yield "decoder/layer_norm/beta", arr("decoder.ln.bias")
-    # Decoder flags of CTranslate2's Whisper spec: GELU, pre-norm, unscaled embeddings.
-    yield "decoder/activation", np.array(3, dtype=np.int8)
-    yield "decoder/alibi", np.array(0, dtype=np.int8)
-    yield "decoder/alignment_heads", np.array(1, dtype=np.int16)
-    yield "decoder/alignment_layer", np.array(-1, dtype=np.int16)
-    yield "decoder/pre_norm", np.array(1, dtype=np.int8)
-    yield "decoder/scale_embeddings", np.array(0, dtype=np.int8)
-    yield "decoder/start_from_zero_embedding", np.array(0, dtype=np.int8)
-
-
-def write_model_bin(path: Path, dims: ModelDimensions, state: dict[str, torch.Tensor], float16: bool = True) -> None:
-    """Write model.bin (binary version 6, WhisperSpec); float weights as float16 unless `float16=False`."""
-    variables = sorted(_variables_from_state(dims, state))
-    type_ids = {np.dtype(t): i for i, t in enumerate(_DTYPES) if t != "bfloat16"}
-    with open(path, "wb") as fh:
-        fh.write(struct.pack("<I", SUPPORTED_BINARY_VERSION))
-        _write_string(fh, "WhisperSpec")
-        fh.write(struct.pack("<II", 3, len(variables)))
-        for name, value in variables:
-            if value.dtype == np.float32 and float16:
-                value = value.astype(np.float16)
-            _write_string(fh, name)
-            fh.write(struct.pack("<B", value.ndim) + struct.pack(f"<{value.ndim}I", *value.shape))
-            raw = np.ascontiguousarray(value).tobytes()
-            fh.write(struct.pack("<BI", type_ids[value.dtype], len(raw)) + raw)
-        fh.write(struct.pack("<I", 1))
-        _write_string(fh, "decoder/projection/weight")
-        _write_string(fh, "decoder/embeddings/weight")
-
-
-def byte_level_vocabulary(tokenizer) -> list[str]:
-    """Token strings in id order, bytes shown with GPT-2's printable byte-to-character mapping."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    mapping = {b: chr(b) for b in printable}
-    extra = 0
-    for b in range(256):
-        if b not in mapping:
-            mapping[b] = chr(256 + extra)
-            extra += 1
-    encoding = tokenizer.encoding
-    words = ["".join(mapping[b] for b in encoding.decode_single_token_bytes(i)) for i in range(tokenizer.eot)]
-    specials = sorted(encoding.special_tokens_set, key=encoding.encode_single_token)
-    return words + specials
