@@ -29,6 +29,12 @@ def have(program: str) -> bool:
     return shutil.which(program) is not None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_model_cache(tmp_path_factory):
+    """Models converted for the ctranslate2 engine go to a per-session folder, never the user's cache."""
+    os.environ["OLMOASR_CACHE"] = str(tmp_path_factory.mktemp("olmoasr-cache"))
+
+
 @pytest.fixture(scope="session")
 def librivox_dir():
     """Real human speech with transcripts; skipped where Debian's pocketsphinx-testdata is absent."""

@@ -204,11 +204,11 @@ def test_cli_with_a_saved_checkpoint_and_a_manifest(micro_model, speech_clips, p
     manifest.write_text("".join(json.dumps({"audio": str(p), "text": t}) + "\n" for p, t in speech_clips))
     out = tmp_path / "results"
     argv = ["eval", "--model", str(checkpoint), "--manifest", str(manifest), "-o", str(out), "--batch-size", "2"]
-    assert run([*argv, "--max-new-tokens", "6", "--device", "cpu", "-q"]) == 0
+    assert run([*argv, "--max-new-tokens", "6", "--device", "cpu", "--engine", "torch", "-q"]) == 0
     printed = capsys.readouterr().out
     assert "WER %" in printed and "RTFx" in printed
     saved = load_report(out)
     assert saved.sets[0].name == "my_test"
-    assert saved.model == str(checkpoint) and saved.dtype == "float32"
+    assert saved.model == str(checkpoint) and saved.dtype == "float32" and saved.engine == "torch"
     assert saved.sets[0].wer == parquet_run[0].sets[0].wer  # same weights, same audio, same numbers
     assert (out / "my_test.utterances.jsonl").is_file() and (out / "wer.png").is_file()
