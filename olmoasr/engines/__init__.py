@@ -63,6 +63,8 @@ def load_engine(
 ) -> Engine:
     """Load a checkpoint on the chosen engine: torch at `dtype` (default: float16 on CUDA, float32 on CPU)
     or CTranslate2 at `compute_type` (default auto; an explicit float16/float32 `dtype` stands for it)."""
+    import torch
+
     chosen = choose_engine(engine)
     if chosen == "ctranslate2":
         from olmoasr.engines.ctranslate2_engine import load_ctranslate2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -63,6 +64,13 @@ def test_invalid_options_fail_before_loading(tmp_path, capsys):
     assert "patience needs beam_size" in capsys.readouterr().err
 
 
+class _FakeFastEngine:
+    name = "ctranslate2"
+    precision = "int8"
+    cpu_threads = 2
+    device = torch.device("cpu")
+
+
 @pytest.fixture
 def captured_call(monkeypatch):
     """Replace model loading and the file runner; record what the CLI passes to them."""
@@ -73,23 +81,31 @@ def captured_call(monkeypatch):
 
     def fake_load(name, device=None, dtype=None, **_):
         calls["load"] = {"device": device, "dtype": dtype}
-        return object()
+        return SimpleNamespace(device=torch.device(device), dtype=dtype)
+
+    def fake_load_ctranslate2(name, device=None, compute_type=None, **_):
+        calls["load_ctranslate2"] = {"device": device, "compute_type": compute_type}
+        return _FakeFastEngine()
 
     def fake_run(model, inputs, output_dir, formats, **options):
         calls["options"] = options
         return runner.RunSummary()
 
+    from olmoasr.engines import ctranslate2_engine
+
+    monkeypatch.setattr(ctranslate2_engine, "load_ctranslate2", fake_load_ctranslate2)
     monkeypatch.setattr(checkpoints, "load_model", fake_load)
     monkeypatch.setattr(runner, "transcribe_files", fake_run)
     return calls
 
 
 def test_cli_passes_only_the_options_the_user_set(tmp_path, captured_call):
-    assert run(["transcribe", str(tmp_path), "--model", "m"]) == 0
+    assert run(["transcribe", str(tmp_path), "--model", "m", "--engine", "torch"]) == 0
     assert captured_call["options"] == {"batched": False, "verbose": False}
     assert captured_call["load"] == {"device": torch.device("cpu"), "dtype": torch.float32}
 
-    argv = ["transcribe", str(tmp_path), "--model", "m", "--best-of", "3", "--no-speech-threshold", "0.5"]
+    argv = ["transcribe", str(tmp_path), "-m", "m", "--engine", "torch", "--best-of", "3"]
+    argv += ["--no-speech-threshold", "0.5"]
     assert run([*argv, "--temperature", "0.4", "--no-condition-on-previous-text"]) == 0
     assert captured_call["options"] == {
         "batched": False,
@@ -100,13 +116,29 @@ def test_cli_passes_only_the_options_the_user_set(tmp_path, captured_call):
         "condition_on_previous_text": False,
     }
 
-    assert run(["transcribe", str(tmp_path), "--model", "m", "--batched", "--no-vad"]) == 0
+    assert run(["transcribe", str(tmp_path), "--model", "m", "--engine", "torch", "--batched", "--no-vad"]) == 0
     assert captured_call["options"] == {"batched": True, "verbose": False, "vad": False}
 
 
 def test_cli_half_precision_on_a_cpu_is_one_clear_error(tmp_path, captured_call, capsys):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    assert run(["transcribe", str(tmp_path), "--model", "m", "--fp16"]) == 1
+    assert run(["transcribe", str(tmp_path), "--model", "m", "--engine", "torch", "--fp16"]) == 1
     assert "float16 needs a CUDA device" in capsys.readouterr().err
     assert "load" not in captured_call
+
+
+def test_cli_engine_choice_is_said_in_one_line(tmp_path, captured_call, capsys):
+    pytest.importorskip("ctranslate2")
+    assert run(["transcribe", str(tmp_path), "--model", "m", "--device", "cpu"]) == 0
+    assert captured_call["load_ctranslate2"] == {"device": "cpu", "compute_type": None}
+    assert "engine: ctranslate2 (int8, cpu, 2 threads)" in capsys.readouterr().err
+
+    assert run(["transcribe", str(tmp_path), "-m", "m", "--engine", "ctranslate2", "--compute-type", "float32"]) == 0
+    assert captured_call["load_ctranslate2"] == {"device": None, "compute_type": "float32"}
+    assert "load" not in captured_call
+
+    assert run(["transcribe", str(tmp_path), "-m", "m", "--engine", "torch", "--compute-type", "int8"]) == 1
+    assert "--compute-type is for --engine ctranslate2" in capsys.readouterr().err
+    assert run(["transcribe", str(tmp_path), "-m", "m", "--engine", "torch"]) == 0
+    assert "engine: torch (float32, cpu" in capsys.readouterr().err
