@@ -109,10 +109,11 @@ def transcribe_command(
     from olmoasr.model.runtime import fp16_request
     from olmoasr.model.transcribe import split_options
     from olmoasr.outputs import parse_formats
-    from olmoasr.outputs.runner import check_output_dir, transcribe_files
+    from olmoasr.outputs.runner import check_output_dir, collect_inputs, print_dropped, transcribe_files
 
     parse_formats(formats)
     check_output_dir(output_dir)
+    collect_inputs(inputs, output_dir)  # two inputs that would write the same outputs fail here, before loading
     given = dict(
         language=language, task=task, beam_size=beam_size, best_of=best_of, patience=patience,
         length_penalty=length_penalty, compression_ratio_threshold=compression_ratio_threshold,
@@ -152,10 +153,11 @@ def transcribe_command(
     console = stderr_console()
     speed = summary.audio_seconds / summary.wall_seconds if summary.wall_seconds else 0.0
     console.print(
-        f"transcribed {summary.succeeded} file(s), {summary.audio_seconds:.1f} s of speech in "
+        f"transcribed {summary.succeeded} file(s), {summary.audio_seconds:.1f} s of audio in "
         f"{summary.wall_seconds:.1f} s ({speed:.1f}x real time) -> {output_dir}",
         highlight=False,
     )
+    print_dropped(summary, console)
     if summary.failed:
         console.print(f"{summary.failed} file(s) failed:", highlight=False)
         for path, reason in summary.failures:

@@ -4,8 +4,9 @@ Each recording is cut into chunks of at most 30 s: with VAD, chunks hold the spe
 Silero VAD finds (silence is never decoded, so it cannot be hallucinated over); without VAD,
 consecutive 30 s windows. Chunks from all files join one queue and are decoded `batch_size` at a
 time (encoder and decoder batched, temperature fallback only for the chunks that fail). Chunk
-timestamps are shifted back to file time. Chunks whose output still looks like a hallucination
-(repetitive, or silent by the no-speech probability) are dropped.
+timestamps are shifted back to file time. A chunk is dropped only on evidence that it holds no
+speech (`BatchedTranscriber.drop_reason`), and every dropped chunk is listed in the file's result
+under "dropped" (time range, reason), so no speech is lost without a word.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from olmoasr.model.tokenizer import Tokenizer
 
 AudioInput = str | os.PathLike | bytes | np.ndarray | torch.Tensor
+Progress = Callable[[int, float, float], None]  # (file index, audio seconds done, audio seconds in the file)
 
 
 @dataclass
@@ -43,6 +45,7 @@ class _Chunk:
     file_index: int
     start: float  # seconds in the file
     samples: np.ndarray
+    share: float = 0.0  # seconds of the file's progress this chunk accounts for (0 for a follow-up)
 
 
 @dataclass
@@ -52,6 +55,12 @@ class _FileState:
     samples: np.ndarray
     speech: list[tuple[float, float]]  # VAD speech regions (seconds); empty without VAD
     pieces: list[tuple[float, list[dict], list[int]]] = field(default_factory=list)
+    dropped: list[dict] = field(default_factory=list)
+    done: float = 0.0  # seconds of the file accounted for by decoded chunks (progress)
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
 
     def has_speech(self, start: float, end: float, at_least: float = 0.3) -> bool:
         return any(min(end, r_end) - max(start, r_start) >= at_least for r_start, r_end in self.speech)
@@ -176,25 +185,69 @@ class BatchedTranscriber:
             tokenizer = get_decoding_tokenizer(self.engine, language, options.task)
             clips = [chunk.samples for chunk in chunks]
             mel = log_mel_batch(clips, self.engine.n_mels, pad="mel", device=self.engine.device)
-            results = decode_with_fallback(self.engine, mel, options, self.policy)
+            results = decode_with_fallback(self.engine, mel, options, self.policy, keep="best")
             for chunk, result in zip(chunks, results, strict=True):
                 state = states[chunk.file_index]
                 state.pending -= 1
-                if not self._is_hallucination(result):
-                    segments = self._segments(chunk, result, tokenizer)
-                    follow_up = self._follow_up(chunk, state, segments, tokenizer)
-                    if follow_up is not None:
-                        follow_ups.append(follow_up)
-                        state.pending += 1
-                    state.pieces.append((chunk.start, segments, result.tokens))
+                state.done += chunk.share
+                reason = self.drop_reason(result)
+                if reason is not None:
+                    state.dropped.append(self._dropped(chunk, result, reason, tokenizer))
+                    continue
+                segments = self._segments(chunk, result, tokenizer)
+                follow_up = self._follow_up(chunk, state, segments, tokenizer)
+                if follow_up is not None:
+                    follow_ups.append(follow_up)
+                    state.pending += 1
+                state.pieces.append((chunk.start, segments, result.tokens))
         return follow_ups
 
-    def _is_hallucination(self, result: DecodingResult) -> bool:
+    def drop_reason(self, result: DecodingResult) -> str | None:
+        """Why a chunk's final result is dropped, or None to keep it.
+
+        A chunk reaches this point after the whole temperature schedule, holding its most likely
+        attempt (`decode_with_fallback(keep="best")`: the one with the highest average log-prob
+        when no attempt passed the thresholds; the sequential loop keeps the last, as
+        openai-whisper does). It is dropped only on evidence that it holds no speech:
+
+        - "no speech": the no-speech probability is above `no_speech_threshold` and the text is
+          not confident (average log-prob below `logprob_threshold`). This is the sequential
+          loop's rule for skipping a window, so both modes drop the same silence.
+        - "repetitive and improbable": the text compresses more than
+          `compression_ratio_threshold` *and* its average log-prob is below `logprob_threshold`
+          at every temperature: a loop the model itself does not believe.
+
+        A high compression ratio alone is not evidence of a hallucination. Speech that really
+        repeats (a sentence read twice, a refrain, a list of numbers) compresses like a loop
+        does, but the model transcribes it confidently; dropping it lost real speech without a
+        word (a 49.5 s recording of sentences read twice stopped at 20.2 s). Such a chunk is
+        kept, as the sequential loop keeps it.
+        """
         policy = self.policy
         if policy.looks_silent(result):
-            return True
-        threshold = policy.compression_ratio_threshold
-        return threshold is not None and result.compression_ratio > threshold
+            return "no speech"
+        ratio, logprob = policy.compression_ratio_threshold, policy.logprob_threshold
+        if (
+            ratio is not None
+            and logprob is not None
+            and result.compression_ratio > ratio
+            and not result.avg_logprob >= logprob
+        ):
+            return "repetitive and improbable"
+        return None
+
+    @staticmethod
+    def _dropped(chunk: _Chunk, result: DecodingResult, reason: str, tokenizer: Tokenizer) -> dict:
+        return {
+            "start": round(chunk.start, 3),
+            "end": round(chunk.start + len(chunk.samples) / SAMPLE_RATE, 3),
+            "reason": reason,
+            "text": tokenizer.decode([token for token in result.tokens if token < tokenizer.eot]),
+            "temperature": result.temperature,
+            "avg_logprob": result.avg_logprob,
+            "compression_ratio": result.compression_ratio,
+            "no_speech_prob": result.no_speech_prob,
+        }
 
     def _segments(self, chunk: _Chunk, result: DecodingResult, tokenizer: Tokenizer) -> list[dict]:
         end = chunk.start + len(chunk.samples) / SAMPLE_RATE
@@ -242,12 +295,30 @@ class BatchedTranscriber:
             for segment in chunk_segments:
                 segments.append({"id": len(segments), **segment})
                 tokens.extend(token for token in segment["tokens"] if token < tokenizer.eot)
-        return {"text": tokenizer.decode(tokens), "segments": segments, "language": state.language}
+        dropped = sorted(state.dropped, key=lambda chunk: chunk["start"])
+        return {"text": tokenizer.decode(tokens), "segments": segments, "language": state.language, "dropped": dropped}
 
-    def run(self, sources: Sequence[AudioInput]) -> Iterator[tuple[int, dict[str, Any] | OlmoasrError]]:
-        """Yield (index, result) per source as soon as its last chunk is decoded, or (index, error)."""
+    def run(
+        self, sources: Sequence[AudioInput], progress: Progress | None = None
+    ) -> Iterator[tuple[int, dict[str, Any] | OlmoasrError]]:
+        """Yield (index, result) per source as soon as its last chunk is decoded, or (index, error).
+
+        `progress(index, done_seconds, total_seconds)` is called for a file when it is loaded and
+        after each batch that decoded some of it (done reaches total when its last chunk is done).
+        """
         states: dict[int, _FileState] = {}
         queue: list[_Chunk] = []
+
+        def decode_batch() -> Iterator[tuple[int, dict[str, Any]]]:
+            nonlocal queue
+            batch, queue = queue[: self.batch_size], queue[self.batch_size :]
+            queue += self._decode(batch, states)
+            if progress is not None:
+                for index in dict.fromkeys(chunk.file_index for chunk in batch):
+                    state = states[index]
+                    progress(index, state.duration if state.pending == 0 else state.done, state.duration)
+            yield from self._completed(states)
+
         for index, source in enumerate(sources):
             try:
                 samples = _load(source)
@@ -258,18 +329,18 @@ class BatchedTranscriber:
                 continue
             state = _FileState(language=language, pending=len(spans), samples=samples, speech=speech)
             states[index] = state
+            if progress is not None:
+                progress(index, 0.0, state.duration)
+            spanned = sum(end - start for start, end in spans)
             for start, end in spans:
                 first, last = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
-                queue.append(_Chunk(index, start, samples[first:last]))
+                share = (end - start) / spanned * state.duration if spanned else 0.0
+                queue.append(_Chunk(index, start, samples[first:last], share))
             while len(queue) >= self.batch_size:
-                batch, queue = queue[: self.batch_size], queue[self.batch_size :]
-                queue += self._decode(batch, states)
-                yield from self._completed(states)
+                yield from decode_batch()
             yield from self._completed(states)
         while queue:
-            batch, queue = queue[: self.batch_size], queue[self.batch_size :]
-            queue += self._decode(batch, states)
-            yield from self._completed(states)
+            yield from decode_batch()
 
     def _completed(self, states: dict[int, _FileState]) -> Iterator[tuple[int, dict[str, Any]]]:
         for index in [index for index, state in states.items() if state.pending == 0]:
@@ -283,18 +354,21 @@ def transcribe_batched(
     batch_size: int = defaults.BATCH_SIZE,
     vad: bool = True,
     on_result: Callable[[int, dict[str, Any] | OlmoasrError], None] | None = None,
+    progress: Progress | None = None,
     **options: Any,
 ) -> list[dict[str, Any] | OlmoasrError]:
     """Transcribe several recordings with one model, decoding chunks `batch_size` at a time.
 
-    Returns one result dict ({"text", "segments", "language"}) per input, in input order, or the
-    error for an input that could not be read. Options are those of `transcribe` that apply to
-    independent chunks (language, task, beam_size, temperature schedule, thresholds,
-    without_timestamps, word_timestamps, ...).
+    Returns one result dict ({"text", "segments", "language", "dropped"}) per input, in input
+    order, or the error for an input that could not be read. "dropped" lists the chunks left out
+    of the transcript ({"start", "end", "reason", "text", ...}; see `BatchedTranscriber.drop_reason`).
+    `progress(index, done_seconds, total_seconds)` follows each file's decoding. Options are those
+    of `transcribe` that apply to independent chunks (language, task, beam_size, temperature
+    schedule, thresholds, without_timestamps, word_timestamps, ...).
     """
     transcriber = BatchedTranscriber(model, batch_size=batch_size, vad=vad, **options)
     results: list[dict[str, Any] | OlmoasrError | None] = [None] * len(audios)
-    for index, outcome in transcriber.run(audios):
+    for index, outcome in transcriber.run(audios, progress):
         results[index] = outcome
         if on_result is not None:
             on_result(index, outcome)

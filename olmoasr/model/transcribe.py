@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ TIME_PRECISION = INPUT_STRIDE * HOP_LENGTH / SAMPLE_RATE  # 0.02 s per timestamp
 PUNCTUATION = PREPEND_PUNCTUATIONS + APPEND_PUNCTUATIONS
 
 AudioInput = str | os.PathLike | bytes | np.ndarray | torch.Tensor
+Progress = Callable[[float, float], None]  # (audio seconds done, audio seconds in the recording)
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,10 @@ class SequentialTranscriber:
         decode_options: DecodingOptions,
         verbose: bool | None = None,
         generator: torch.Generator | None = None,
+        progress: Progress | None = None,
     ):
         self.engine = as_engine(model)
+        self.progress = progress
         self.long_form = long_form
         self.policy = policy
         self.decode_options = decode_options
@@ -241,6 +244,8 @@ class SequentialTranscriber:
             seek = max(seek, clip_start)
             while seek < min(clip_end, content_frames):
                 time_offset = seek * HOP_LENGTH / SAMPLE_RATE
+                if self.progress is not None:
+                    self.progress(min(time_offset, content_duration), content_duration)
                 window_end_time = (seek + N_FRAMES) * HOP_LENGTH / SAMPLE_RATE
                 segment_frames = min(N_FRAMES, content_frames - seek, clip_end - seek)
                 segment_duration = segment_frames * HOP_LENGTH / SAMPLE_RATE
@@ -314,6 +319,8 @@ class SequentialTranscriber:
                 if not long_form.condition_on_previous_text or result.temperature > 0.5:
                     prompt_reset_since = len(all_tokens)  # do not carry text decoded at a high temperature
 
+        if self.progress is not None:
+            self.progress(content_duration, content_duration)
         for segment in all_segments:
             # a window's timestamps may run past the end of the audio (into the padding); never report that
             segment["start"] = min(segment["start"], content_duration)
@@ -410,6 +417,7 @@ def transcribe(
     *,
     verbose: bool | None = None,
     generator: torch.Generator | None = None,
+    progress: Progress | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Transcribe a recording of any length: {"text", "segments", "language"}.
@@ -420,6 +428,7 @@ def transcribe(
     compression_ratio_threshold, logprob_threshold, no_speech_threshold, condition_on_previous_text,
     initial_prompt, carry_initial_prompt, word_timestamps, prepend/append_punctuations,
     clip_timestamps, hallucination_silence_threshold. Invalid combinations raise before decoding.
+    `progress(done_seconds, total_seconds)` is called before each window and once at the end.
     """
     engine = as_engine(model)
     warn_if_fp16_ignored(options.pop("fp16", None), engine.precision)
@@ -427,4 +436,4 @@ def transcribe(
     if long_form.hallucination_silence_threshold is not None and not long_form.word_timestamps:
         raise DecodingOptionsError("invalid decoding options: hallucination_silence_threshold needs word_timestamps")
     decode_options.check_model(engine)
-    return SequentialTranscriber(engine, long_form, policy, decode_options, verbose, generator).run(audio)
+    return SequentialTranscriber(engine, long_form, policy, decode_options, verbose, generator, progress).run(audio)

@@ -23,11 +23,14 @@ class ResultWriter(ABC):
     def render(self, result: dict[str, Any]) -> str:
         """The whole output file's text for one transcription result."""
 
-    def path_for(self, audio_path: str | Path, output_dir: str | Path) -> Path:
-        return Path(output_dir) / f"{Path(audio_path).stem}.{self.extension}"
+    def path_for(self, audio_path: str | Path, output_dir: str | Path, name: str | None = None) -> Path:
+        """<output_dir>/<name>.<ext>; `name` defaults to the audio file's stem."""
+        return Path(output_dir) / f"{name or Path(audio_path).stem}.{self.extension}"
 
-    def write(self, result: dict[str, Any], audio_path: str | Path, output_dir: str | Path) -> Path:
-        path = self.path_for(audio_path, output_dir)
+    def write(
+        self, result: dict[str, Any], audio_path: str | Path, output_dir: str | Path, name: str | None = None
+    ) -> Path:
+        path = self.path_for(audio_path, output_dir, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, self.render(result))
         return path
@@ -97,7 +100,8 @@ def _json_safe(value: Any) -> Any:
 
 
 class JsonWriter(ResultWriter):
-    """The whole result ({text, segments, language}); NaN becomes null so the file is valid JSON."""
+    """The whole result ({text, segments, language}, and in batched mode "dropped": the chunks left out
+    of the transcript, each with its time range and reason); NaN becomes null so the file is valid JSON."""
 
     extension = "json"
 

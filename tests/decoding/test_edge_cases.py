@@ -36,7 +36,7 @@ def test_silence_is_never_decoded_with_vad(model_pair):
     ours, _ = model_pair
     silence = np.zeros(16000 * 40, dtype=np.float32)
     [result] = transcribe_batched(ours, [silence], batch_size=4, vad=True, **FAST)
-    assert result == {"text": "", "segments": [], "language": "en"}
+    assert result == {"text": "", "segments": [], "language": "en", "dropped": []}
 
 
 def test_batched_equals_sequential_on_short_clips(model_pair, librivox_utterances):

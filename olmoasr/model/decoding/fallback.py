@@ -106,16 +106,21 @@ def decode_with_fallback(
     policy: FallbackPolicy,
     generator: torch.Generator | None = None,
     prompts: Sequence[list[int] | None] | None = None,
+    keep: str = "last",
 ) -> list[DecodingResult]:
     """Decode a batch of windows on any engine; windows that fail are retried at the next temperature.
 
     The encoder runs once; retries reuse the audio features. `prompts`: one prompt per window (the
-    previous text of each window's recording) instead of `options.prompt`.
+    previous text of each window's recording) instead of `options.prompt`. A window that fails at
+    every temperature keeps its last attempt (`keep="last"`, openai-whisper's rule) or its most
+    likely one, by average log-probability (`keep="best"`, batched mode).
     """
     from olmoasr.engines import as_engine
 
     engine = as_engine(model)
     features = engine.encode(mel if mel.ndim == 3 else mel.unsqueeze(0))
+    if keep not in ("last", "best"):
+        raise ValueError(f"keep must be 'last' or 'best', got {keep!r}")
     results: list[DecodingResult | None] = [None] * features.shape[0]
     pending = list(range(features.shape[0]))
     for temperature in policy.temperatures:
@@ -129,8 +134,11 @@ def decode_with_fallback(
             decoded = engine.decode(rows, window_options, generator, prompts=row_prompts)
         retry = []
         for row, result in zip(pending, decoded, strict=True):
-            results[row] = result
-            if policy.needs_retry(result):
+            failed = policy.needs_retry(result)
+            previous = results[row]
+            if keep == "last" or not failed or previous is None or not previous.avg_logprob >= result.avg_logprob:
+                results[row] = result
+            if failed:
                 retry.append(row)
         pending = retry
         if not pending:
