@@ -143,7 +143,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--segments", type=int, default=48)
     parser.add_argument("--skip-cpu", action="store_true", help="Only the accelerator table.")
-    parser.add_argument("--device", default="auto", help="Accelerator table on: auto (cuda when present), cuda.")
+    parser.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"),
+        help="Accelerator table on: auto (cuda when present), cuda; cpu: CPU figures only.",
+    )  # fmt: skip
     parser.add_argument("--gpu-variants", default="tiny,base,small")
     parser.add_argument("--gpu-batch", type=int, default=32)
     parser.add_argument("--gpu-steps", type=int, default=10)
@@ -157,6 +160,8 @@ def main() -> None:
     import torch
 
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    if device == "cuda" and not args.dry_run and not torch.cuda.is_available():
+        raise SystemExit("bench_train.py: --device cuda: no CUDA device on this machine (--dry-run checks the path)")
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.dry_run:
