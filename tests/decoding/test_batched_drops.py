@@ -145,3 +145,51 @@ def test_repeated_speech_is_kept_and_silence_is_reported():
         calls = [(done, total) for i, done, total in seen if i == index]
         assert calls[0] == (0.0, duration) and calls[-1] == (duration, duration)
         assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def _write_wav(path, samples: np.ndarray) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+
+
+def test_dropped_chunks_in_the_json_and_the_summary(tmp_path):
+    import io
+    import json
+
+    from rich.console import Console
+
+    from olmoasr.outputs.runner import print_dropped, transcribe_files
+
+    _write_wav(tmp_path / "talk.wav", np.concatenate([tone(200, 30), tone(0, 30), tone(1000, 20)]))
+    _write_wav(tmp_path / "clean.wav", tone(200, 10))
+    summary = transcribe_files(
+        ScriptedEngine(), [tmp_path / "talk.wav", tmp_path / "clean.wav"], tmp_path / "out", "json", batched=True,
+        vad=False, batch_size=2, show_progress=False,
+    )  # fmt: skip
+    assert summary.succeeded == 2 and summary.audio_seconds == pytest.approx(90.0)
+    talk = json.loads((tmp_path / "out" / "talk.json").read_text())
+    assert [(d["start"], d["end"], d["reason"]) for d in talk["dropped"]] == [(30.0, 60.0, "no speech")]
+    assert talk["segments"][-1]["end"] == pytest.approx(66.0)  # the 1 kHz chunk read twice survives
+    assert json.loads((tmp_path / "out" / "clean.json").read_text())["dropped"] == []
+
+    console = Console(file=io.StringIO(), width=200)
+    print_dropped(summary, console)
+    lines = console.file.getvalue().splitlines()
+    assert lines[0].startswith("1 chunk(s) left out of the transcripts")
+    assert lines[1] == f"  {tmp_path / 'talk.wav'}: 30.0-60.0 s (no speech)"
+
+
+def test_sequential_progress_reaches_the_end(model_pair, speech):
+    seen: list[tuple[float, float]] = []
+    from olmoasr.model.transcribe import transcribe
+
+    audio = np.concatenate([speech, np.zeros(16000 * 25, np.float32)])
+    transcribe(model_pair[0], audio, temperature=0.0, sample_len=8, progress=lambda *call: seen.append(call))
+    duration = len(audio) / 16000
+    assert seen[0] == (0.0, duration) and seen[-1] == (duration, duration) and len(seen) >= 3
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -63,3 +64,31 @@ def test_word_timestamps_on_real_speech(tiny_en, librivox_utterances):
     assert starts == sorted(starts)
     assert all(0 <= w["start"] <= w["end"] <= duration + 0.01 for w in words)
     assert torch.tensor([w["probability"] for w in words]).mean() > 0.5
+
+
+@pytest.mark.slow  # ~100 CPU seconds: the repeated chunk runs the whole temperature schedule
+def test_batched_keeps_sentences_read_twice(tiny_en, librivox_utterances):
+    """Speech that really repeats compresses like a hallucination loop (> 2.4 at every temperature here);
+    batched mode once dropped such a chunk without a word. Every sentence must come back, twice."""
+    utterances = librivox_utterances[2:]
+    twice = np.concatenate([audio for path, _ in utterances for audio in [load_audio(path)] * 2])
+    [result] = transcribe_batched(tiny_en, [twice], batch_size=8, vad=True)
+    assert result["dropped"] == []
+    assert result["segments"][-1]["end"] > len(twice) / 16000 - 1.5
+    assert max(segment["compression_ratio"] for segment in result["segments"]) > 2.4  # the case at hand
+    refs = [normalize_english(" ".join(text for _, text in utterances for _ in range(2)))]
+    assert corpus_wer(refs, [normalize_english(result["text"])]).wer < 0.15
+
+
+@pytest.mark.slow
+def test_batched_wer_within_half_a_point_of_sequential_on_ten_minutes(tiny_en, librivox_utterances):
+    """The LibriVox utterances joined with 1 s pauses and repeated to ~10 minutes (benchmarks' long file)."""
+    pause = np.zeros(16000, dtype=np.float32)
+    once = np.concatenate([part for path, _ in librivox_utterances for part in (load_audio(path), pause)])
+    repeats = round(600 / (len(once) / 16000))
+    audio = np.concatenate([once] * repeats)
+    ref = [normalize_english(" ".join([" ".join(text for _, text in librivox_utterances)] * repeats))]
+    sequential = corpus_wer(ref, [normalize_english(transcribe(tiny_en, audio)["text"])]).wer
+    [result] = transcribe_batched(tiny_en, [audio], batch_size=16, vad=True)
+    batched = corpus_wer(ref, [normalize_english(result["text"])]).wer
+    assert batched <= sequential + 0.005, (batched, sequential)
