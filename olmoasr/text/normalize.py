@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import cache
+from itertools import compress
 from typing import Any
 
 _BRACKETED = re.compile(r"[<\[][^>\]]*[>\]]")
@@ -34,6 +35,11 @@ _LONE_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?![0-9])")
 _SYMBOL_NOT_BEFORE_DIGIT = re.compile(r"[.$¢€£]([^0-9])")
 _PERCENT_NOT_AFTER_DIGIT = re.compile(r"([^0-9])%")
 _WHITESPACE = re.compile(r"\s+")
+# The reference's number pre/post-processing patterns, each led by its rarer character (same matches).
+_DIGIT_AFTER_LETTER = re.compile(r"[0-9](?<=[a-z][0-9])")  # ([a-z])([0-9]) -> \1 \2
+_LETTER_AFTER_DIGIT = re.compile(r"[a-z](?<=[0-9][a-z])")  # ([0-9])([a-z]) -> \1 \2
+_DIGIT_SPACE_SUFFIX = re.compile(r"([0-9])\s+(st|nd|rd|th|s)\b")
+_LONE_ONE = re.compile(r"1(?<!\w1)(s?)\b")  # \b1(s?)\b
 _NUMERIC = re.compile(r"^\d+(\.\d+)?$")
 _WHOLE_WORD_RULE = re.compile(r"\\b(\w+)\\b")
 _WORD_RUN = re.compile(r"\w+")
@@ -90,6 +96,27 @@ class EnglishNormalizer:
         )
         self._kinds: dict[str, int] = {}
         self._stretches: dict[tuple[str, ...], list[str]] = {}
+        self._local = _LocalSteps(self._local_steps)
+        self._cross_space, self._cross_gate = _cross_space_rules(reference.replacers)
+
+    def _local_steps(self, s: str) -> str:
+        """The contraction/title rules, the digit-comma and period rules, then NFKD and the symbol table.
+        Applied to the chunks of a text between its spaces one by one, they give the text they give applied to
+        it whole: lower-casing, brackets, fillers and apostrophes ran before on the whole text; no pattern here
+        matches a space or tests a character beyond one except as a non-word character, which a chunk's edge
+        is too; `\\.([^0-9]|$)` puts back the space it consumes; NFKD and the table map characters one by one
+        (a space stops canonical reordering). The rules whose text holds a space are kept whole by
+        `_cross_space_rules`. Memoised per chunk (`_LocalSteps`): most chunks are words seen before."""
+        for rule in self._rules:
+            s = rule(s)
+        if "," in s:
+            s = _DIGIT_COMMA_DIGIT.sub(r"\1\2", s)
+        if "." in s:
+            # Without two periods in a row, the reference's `\.([^0-9]|$)` -> ` \1` (which also consumes the
+            # character after the period) is the same as turning every period not before a digit into a space.
+            lone = ".." not in s
+            s = _LONE_PERIOD_NOT_BEFORE_DIGIT.sub(" ", s) if lone else _PERIOD_NOT_BEFORE_DIGIT.sub(r" \1", s)
+        return unicodedata.normalize("NFKD", s).translate(self._symbols)
 
     def __call__(self, text: str) -> str:
         s = text.lower()
@@ -100,19 +127,18 @@ class EnglishNormalizer:
         s = self._ignore.sub("", s)
         if "'" in s:
             s = _SPACE_BEFORE_APOSTROPHE.sub("'", s)
-        for rule in self._rules:
-            s = rule(s)
-        if "," in s:
-            s = _DIGIT_COMMA_DIGIT.sub(r"\1\2", s)
-        if "." in s:
-            # Without two periods in a row, the reference's `\.([^0-9]|$)` -> ` \1` (which also consumes the
-            # character after the period) is the same as turning every period not before a digit into a space.
-            lone = ".." not in s
-            s = _LONE_PERIOD_NOT_BEFORE_DIGIT.sub(" ", s) if lone else _PERIOD_NOT_BEFORE_DIGIT.sub(r" \1", s)
-        s = unicodedata.normalize("NFKD", s).translate(self._symbols)
+        if self._cross_space is None:
+            s = self._local_steps(s)
+        else:
+            # The local steps never look across a space (see `_local_steps`), except the rules whose text
+            # holds one: a space such a rule could match stays inside its chunk.
+            chunks = self._cross_space.split(s) if self._cross_gate(s) else s.split(" ")
+            local = self._local
+            s = " ".join([local[chunk] for chunk in chunks])
         s = self._postprocess_numbers(self._standardize_numbers(self._preprocess_numbers(s)))
         spellings = self._spellings
-        s = " ".join([spellings.get(word, word) for word in s.split()])
+        words = s.split()
+        s = " ".join(map(spellings.get, words, words))
         # `s` is now words joined by single spaces: the last pass matters only where a symbol became a space.
         changed = 0
         if any(symbol in s for symbol in ".$¢€£"):
@@ -123,16 +149,26 @@ class EnglishNormalizer:
         return _WHITESPACE.sub(" ", s) if changed else s
 
     def _preprocess_numbers(self, s: str) -> str:
-        """The reference's `preprocess`, skipped where it cannot change anything: no "... and a half" to
-        rewrite and no ASCII digit for its digit/letter spacing rules (it still turns blank text into "")."""
-        if "half" in s or any(digit in s for digit in _ASCII_DIGITS):
+        """The reference's `preprocess`: with "half" in the text, the reference itself; else its "... and a
+        half" rewrite has nothing to do (it still turns blank text into ""), and without an ASCII digit
+        neither have its digit/letter spacing rules. Those rules run here led by the rarer character (a digit
+        in a letter->digit boundary), which `re` finds fast; a boundary's two characters are never shared by
+        two matches, so inserting a space at every boundary is what the reference's `\\1 \\2` does."""
+        if "half" in s:
             return self._numbers.preprocess(s)
-        return s if s.strip() else ""
+        if not any(digit in s for digit in _ASCII_DIGITS):
+            return s if s.strip() else ""
+        s = _DIGIT_AFTER_LETTER.sub(r" \g<0>", s)
+        s = _LETTER_AFTER_DIGIT.sub(r" \g<0>", s)
+        return _DIGIT_SPACE_SUFFIX.sub(r"\1\2", s)
 
     def _postprocess_numbers(self, s: str) -> str:
-        """The reference's `postprocess` (currency amounts, "1" -> "one"), skipped without `€ £ $` or `1`."""
-        if any(char in s for char in "€£$1"):
+        """The reference's `postprocess` (currency amounts, "1" -> "one"): the reference itself where a
+        currency sign occurs; else only its `\\b1(s?)\\b` -> `one\\1` can apply, run here led by the `1`."""
+        if any(char in s for char in "€£$¢"):
             return self._numbers.postprocess(s)
+        if "1" in s:
+            return _LONE_ONE.sub(r"one\1", s)
         return s
 
     def _word_kind(self, word: str) -> int:
@@ -163,17 +199,19 @@ class EnglishNormalizer:
         which the parser never looks past; every other word is emitted as it is."""
         words = text.split()
         known = self._kinds.get
-        kinds = [known(word) for word in words]
+        kinds = list(map(known, words))
         if None in kinds:
             kinds = [self._word_kind(word) if kind is None else kind for word, kind in zip(words, kinds, strict=True)]
-        if not any(kinds):
+        not_plain = list(compress(range(len(kinds)), kinds))  # PLAIN is 0
+        if not not_plain:
             return " ".join(words)
         out: list[str] = []
         emitted = 0  # words[emitted:] are not in `out` yet
         last = len(words) - 1
-        for i, kind in enumerate(kinds):
-            if kind == PLAIN or i < emitted:
+        for i in not_plain:
+            if i < emitted:
                 continue
+            kind = kinds[i]
             if kind == BEFORE_PLAIN and i < last and kinds[i + 1] == PLAIN:
                 continue  # emitted as it is, with the plain words around it
             end = i + 1
@@ -195,6 +233,48 @@ class EnglishNormalizer:
                 self._stretches.clear()
             self._stretches[stretch] = parsed
         return parsed
+
+
+class _LocalSteps(dict):
+    """chunk -> `EnglishNormalizer._local_steps(chunk)`, computed on first use (bounded)."""
+
+    def __init__(self, steps: Callable[[str], str]):
+        super().__init__()
+        self.steps = steps
+
+    def __missing__(self, chunk: str) -> str:
+        if len(self) > 200_000:
+            self.clear()
+        out = self[chunk] = self.steps(chunk)
+        return out
+
+
+def _cross_space_rules(replacers: dict[str, str]) -> tuple[re.Pattern[str] | None, Callable[[str], bool]]:
+    """For the rules whose text holds a space (`'s been\\b` -> ` has been`): a splitter that keeps every
+    space such a rule could match inside a chunk (spaces after the text before the rule's space), and a quick
+    test for whether a text holds such a space at all. Sound because every rule before them starts with a
+    word boundary and a word character (so none turns a character after `'s` into a space) and no replacement
+    holds an apostrophe (so none creates `'s`); if the reference's tables ever break that, (None, ...) and
+    texts are normalised whole."""
+    heads = []
+    seen_cross = False
+    for pattern, replacement in replacers.items():
+        if "'" in replacement:
+            return None, bool
+        literal = pattern.replace(r"\b", "")
+        if " " in literal:
+            if re.escape(literal).replace("\\ ", " ") != literal or not literal.startswith("'"):
+                return None, bool
+            heads.append(literal.split(" ", 1)[0] + " ")
+            seen_cross = True
+        elif not seen_cross and re.match(r"\\b\w", pattern) is None:
+            return None, bool
+    heads = sorted(set(heads))
+    if not heads:
+        return re.compile(" "), lambda s: False
+    # The space first, then what precedes it: `re` finds a leading literal fast.
+    splitter = re.compile(" " + "".join(f"(?<!{re.escape(head)})" for head in heads))
+    return splitter, lambda s: any(head in s for head in heads)
 
 
 def _rule_groups(replacers: dict[str, str]) -> list[Callable[[str], str]]:

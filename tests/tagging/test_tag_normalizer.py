@@ -43,6 +43,9 @@ FAST = EnglishNormalizer()
         ("minus three", "-3"),
         ("double seven", "77"),
         ("the 1960s", "the 1960s"),
+        ("He's gotta go", "he has got to go"),  # a rule across a space, after a rule that made its words
+        ("she'd  been there, it's been 1s", "she would been there it has been ones"),
+        ("a1b2 3 rd", "a one b 2 3rd"),  # letter/digit spacing, then a suffix joined back
     ],
 )
 def test_normalizer_table(text, expected):
