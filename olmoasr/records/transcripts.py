@@ -273,8 +273,14 @@ def format_transcript(captions: Sequence[Caption], fmt: str) -> str:
 
 # ------------------------------------------------------------------------------------------- fast path
 
-# One cue per block, a `HH:MM:SS.mmm --> HH:MM:SS.mmm` timing line (`,` allowed), cue settings allowed.
-_CANONICAL_TIMING = re.compile(r"(\d\d:\d\d:\d\d[.,]\d\d\d) --> (\d\d:\d\d:\d\d[.,]\d\d\d)(?:[ \t].*)?")
+# One cue per block: blank lines, an optional SRT index or cue id, a `HH:MM:SS.mmm --> HH:MM:SS.mmm` timing
+# line (`,` allowed, cue settings allowed), then the cue's lines. (`[^\S\n]` is whitespace but a line end:
+# the blank lines `str.strip` empties.)
+_CANONICAL_BLOCK = re.compile(
+    r"(?:[^\S\n]*\n)*(?:[^\n]*\n)??"  # blank lines, then an id line only if the timing line is not first
+    r"(\d\d:\d\d:\d\d)[.,](\d\d\d) --> (\d\d:\d\d:\d\d)[.,](\d\d\d)(?:[ \t][^\n]*)?(?:\n(.*))?",
+    re.DOTALL,
+)
 _NEEDS_CLEANING = re.compile(r"[<&{\xa0]")
 
 
@@ -290,38 +296,47 @@ def canonical_caption_texts(content: str) -> list[str] | None:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     texts: list[str] = []
-    seen: set[tuple[str, str, str]] = set()
-    previous = ""
+    seen: set[tuple[str, str, str, str, str]] = set()
+    previous = ("", "")
+    match_block = _CANONICAL_BLOCK.fullmatch
+    needs_cleaning = _NEEDS_CLEANING.search
     for block in text.split("\n\n"):
         arrows = block.count("-->")
         if arrows != 1:
             if arrows:
                 return None  # several cues in one block
             continue  # header, NOTE, index-only or stray text: never a caption (the full parser agrees)
-        lines = block.split("\n")
-        while not lines[0].strip():
-            lines.pop(0)
-        row = 0 if "-->" in lines[0] else 1
-        timing = _CANONICAL_TIMING.fullmatch(lines[row]) if row < len(lines) else None
+        timing = match_block(block)
         if timing is None:
             return None
-        body = lines[row + 1 :]
-        start, end = timing.groups()
-        start, end = start[:8] + start[9:], end[:8] + end[9:]  # without the separator: compares as numbers
-        if end < start or start < previous:
+        start_s, start_ms, end_s, end_ms, body = timing.groups()
+        start = (start_s, start_ms)
+        if (end_s, end_ms) < start or start < previous:  # zero-padded fields compare as numbers
             return None
         previous = start
-        if _NEEDS_CLEANING.search(block) is not None:
-            cue = clean_cue_text(body)
-        elif len(body) == 1:
-            cue = body[0].strip()
+        if body is None:
+            return None  # a timing line without text: an empty cue
+        if needs_cleaning(body) is not None:
+            if "&" in body:  # an entity may decode to a line end: line by line, as the parser does
+                cue = clean_cue_text(body.split("\n"))
+            else:  # markup never spans a line end, so one pass over the cue is a pass per line
+                body = _TAG.sub("", body).replace("\xa0", " ")
+                cue = body.strip() if "\n" not in body else _joined_lines(body)
+        elif "\n" not in body:
+            cue = body.strip()
         else:
-            cue = "\n".join([stripped for stripped in (line.strip() for line in body) if stripped])
-        if not cue or (start, end, cue) in seen:
+            cue = _joined_lines(body)
+        key = (start_s, start_ms, end_s, end_ms, cue)
+        if not cue or key in seen:
             return None
-        seen.add((start, end, cue))
+        seen.add(key)
         texts.append(cue)
     return texts or None
+
+
+def _joined_lines(body: str) -> str:
+    """A cue's lines stripped, the empty ones dropped, joined by line ends."""
+    return "\n".join([stripped for stripped in (line.strip() for line in body.split("\n")) if stripped])
 
 
 # ------------------------------------------------------------------------------------------- text
