@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import operator
 import os
 import re
 from collections.abc import Sequence
@@ -347,20 +348,18 @@ def transcript_text(captions: Sequence[Caption]) -> str:
     return " ".join(text for text in (c.text.strip() for c in captions) if text)
 
 
-def _rolls_on(previous: str, text: str) -> bool:
-    """Whether a cue starts with the line the cue before it ended with (how rolling captions move up)."""
-    return text.split("\n", 1)[0].strip() == previous.rsplit("\n", 1)[-1].strip()
-
-
 def is_rolling(texts: Sequence[str]) -> bool:
     """YouTube-style rolling captions (cue texts in order): at least half of the consecutive cue pairs roll
-    on (`_rolls_on`). A plain transcript may have a pair or two that happen to (two cues meeting at
-    `[Music]`); rolling captions have nearly all of them."""
+    on, i.e. the cue starts with the line the cue before it ended with (how rolling captions move up). A
+    plain transcript may have a pair or two that happen to (two cues meeting at `[Music]`); rolling captions
+    have nearly all of them."""
     pairs = len(texts) - 1
     if pairs < 1:
         return False
-    rolled = sum(1 for previous, text in zip(texts, texts[1:], strict=False) if _rolls_on(previous, text))
-    return 2 * rolled >= pairs
+    # Every pair at once: each cue's first line (stripped) against the last line of the cue before.
+    firsts = [text.split("\n", 1)[0].strip() for text in texts[1:]]
+    lasts = [text.rsplit("\n", 1)[-1].strip() for text in texts[:-1]]
+    return 2 * sum(map(operator.eq, firsts, lasts)) >= pairs
 
 
 def _rolling_lines(texts: Sequence[str]) -> list[tuple[int, str, int | None]]:

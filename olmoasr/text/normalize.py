@@ -146,7 +146,7 @@ class EnglishNormalizer:
         if "%" in s:
             s, percents = _PERCENT_NOT_AFTER_DIGIT.subn(r"\1 ", s)
             changed += percents
-        return _WHITESPACE.sub(" ", s) if changed else s
+        return _collapse_whitespace(s) if changed else s
 
     def _preprocess_numbers(self, s: str) -> str:
         """The reference's `preprocess`: with "half" in the text, the reference itself; else its "... and a
@@ -233,6 +233,14 @@ class EnglishNormalizer:
                 self._stretches.clear()
             self._stretches[stretch] = parsed
         return parsed
+
+
+def _collapse_whitespace(s: str) -> str:
+    """`re.sub(r"\\s+", " ", s)` (`\\s` is `str.isspace`, as `str.split` uses it) without a match per space."""
+    core = " ".join(s.split())
+    if not core:
+        return " " if s else ""
+    return (" " if s[0].isspace() else "") + core + (" " if s[-1].isspace() else "")
 
 
 class _LocalSteps(dict):

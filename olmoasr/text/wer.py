@@ -14,7 +14,11 @@ _SPACE_RUNS = re.compile(r"\s\s+")
 
 def wer_words(text: str) -> list[str]:
     """The words jiwer's default transform makes of a text: runs of 2+ whitespace become one space, the
-    ends are stripped, and the text is split at single spaces (so a lone tab or newline joins two words)."""
+    ends are stripped, and the text is split at single spaces (so a lone tab or newline joins two words).
+    A printable text (whose only whitespace is the space) without two spaces in a row splits as `str.split`
+    does: normalised texts are, and take that way."""
+    if "  " not in text and text.isprintable():
+        return text.split()
     return [word for word in _SPACE_RUNS.sub(" ", text).strip().split(" ") if word]
 
 
