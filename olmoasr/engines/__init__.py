@@ -84,7 +84,22 @@ def load_engine(
 
     target = resolve_device(device)
     dtype = inference_dtype(target, dtype)
-    return TorchEngine(load_model(name_or_path, device=target, dtype=dtype, download_root=download_root))
+    network = load_model(name_or_path, device=target, dtype=dtype, download_root=download_root)
+    if hasattr(network, "dims"):  # (a test's stand-in model may have none)
+        check_decoding_window(network.dims, name_or_path)
+    return TorchEngine(network)
+
+
+def check_decoding_window(dims: Any, source: Any) -> None:
+    """Decoding feeds 30 s windows (3000 mel frames, n_audio_ctx 1500): a model trained on shorter windows
+    (a micro run's `--dims.n_audio_ctx 150`) is refused in one line naming it, before any audio is read."""
+    from olmoasr.errors import UsageError
+    from olmoasr.model.features import N_FRAMES
+
+    if dims.n_audio_ctx * 2 != N_FRAMES:
+        raise UsageError(f"{source}: its encoder reads {dims.n_audio_ctx * 2} mel frames (n_audio_ctx "
+                         f"{dims.n_audio_ctx}); transcription decodes 30 s windows of {N_FRAMES} (n_audio_ctx "
+                         f"{N_FRAMES // 2})")  # fmt: skip
 
 
 def as_engine(model: Whisper | Engine) -> Engine:

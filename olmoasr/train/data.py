@@ -162,7 +162,10 @@ class SegmentStream(IterableDataset):
             example: Example = build_example(record, use_ts, tokenizer, spec.nospeech_placement)
         except TargetError as err:
             raise InputError(where, err.reason, str(err)) from None
-        audio = reader.read(record)
+        try:
+            audio = reader.read(record)
+        except InputError as err:  # named by the record's line too: the container is shared by many records
+            raise InputError(where, err.reason, str(err)) from None
         if example.cut_ms is not None:
             audio = audio[: example.cut_ms * SAMPLE_RATE // 1000]
         audio = audio[:WINDOW_SAMPLES]

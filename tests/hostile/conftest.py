@@ -5,6 +5,12 @@ code, exactly one `error:` line naming the bad file (no traceback), the count in
 half-written under a final name, and no pickled payload executed (a marker file that must not appear).
 Every case is entered in a ledger; `OLMOASR_HOSTILE_REPORT=path.json pytest tests/hostile` writes the
 totals (cases, handled, tracebacks, data lost) that README's reliability section quotes.
+
+A case is one collected test here (a parametrized test gives one case per parameter set), and it enters
+exactly one ledger line: a case test that passes without one, or with two, fails. Tests marked
+`hostile_control` (a check that the honest input still works) are not cases.
+`OLMOASR_HOSTILE_CASES=path.txt pytest --collect-only tests/hostile` writes the case ids, one a line: the
+count README states is checked against it (test_reliability_figures.py).
 """
 
 from __future__ import annotations
@@ -29,9 +35,49 @@ class Case:
     handled: bool
     traceback: bool
     data_lost: bool
+    test: str = ""
 
 
 LEDGER: list[Case] = []
+_RUNNING: list[str] = [""]  # the node id of the case test running now
+_SKIPPED: list[str] = []
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "hostile_control: a control in tests/hostile (honest input), not a case")
+
+
+def is_case(item) -> bool:
+    return item.get_closest_marker("hostile_control") is None
+
+
+def pytest_collection_finish(session) -> None:
+    target = os.environ.get("OLMOASR_HOSTILE_CASES")
+    if target:
+        here = Path(__file__).parent
+        cases = [item.nodeid for item in session.items if is_case(item) and Path(item.path).is_relative_to(here)]
+        Path(target).write_text("".join(f"{case}\n" for case in cases))
+
+
+@pytest.fixture(autouse=True)
+def _case_id(request):
+    _RUNNING[0] = request.node.nodeid
+    yield
+    _RUNNING[0] = ""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and is_case(item) and item.nodeid not in _SKIPPED:
+        _SKIPPED.append(item.nodeid)
+    if report.when != "call" or not report.passed or not is_case(item):
+        return
+    entered = sum(case.test == item.nodeid for case in LEDGER)
+    if entered != 1:
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid}: a hostile case enters exactly one ledger line (record), this one {entered}"
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
@@ -39,12 +85,15 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     if not target or not LEDGER:
         return
     totals = {
-        "cases": len(LEDGER),
+        "cases": len(LEDGER) + len(_SKIPPED),
+        "run": len(LEDGER),
+        "skipped": len(_SKIPPED),
         "handled": sum(c.handled for c in LEDGER),
         "tracebacks": sum(c.traceback for c in LEDGER),
         "data_lost": sum(c.data_lost for c in LEDGER),
     }
-    Path(target).write_text(json.dumps({"totals": totals, "cases": [asdict(c) for c in LEDGER]}, indent=1))
+    report = {"totals": totals, "cases": [asdict(c) for c in LEDGER], "skipped": _SKIPPED}
+    Path(target).write_text(json.dumps(report, indent=1))
 
 
 @dataclass
@@ -85,7 +134,7 @@ def record(name: str, outcome: Outcome | None = None, *, handled: bool, data_los
            traceback: bool = False) -> None:  # fmt: skip
     """Enter a case in the ledger; a traceback is an exception escaping the CLI (or one printed by a subprocess)."""
     escaped = outcome is not None and (outcome.traceback is not None or "Traceback" in outcome.err)
-    LEDGER.append(Case(name, handled, traceback or escaped, data_lost))
+    LEDGER.append(Case(name, handled, traceback or escaped, data_lost, _RUNNING[0]))
 
 
 def expect_one_line(name: str, outcome: Outcome, *, code: int = 1, naming: str | os.PathLike, says: str = "",

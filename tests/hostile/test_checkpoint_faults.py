@@ -146,6 +146,7 @@ def test_convert_onto_an_existing_destination_is_refused_before_work(tmp_path, c
     expect_one_line(f"convert -f {fmt} onto an existing {existing}", outcome, naming=destination, data_lost=lost)
 
 
+@pytest.mark.hostile_control
 def test_convert_overwrite_replaces_a_file(tmp_path, cli):
     source = save_model(Whisper(DIMS), tmp_path / "model.pt")
     (tmp_path / "dest.pt").write_text("old")

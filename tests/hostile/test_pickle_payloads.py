@@ -115,10 +115,10 @@ def test_a_pickled_train_state_from_an_older_layout_is_never_loaded(tmp_path, cl
     expect_one_line("pickle payload: legacy train_state.pt", outcome, naming=newest, says="train_state.json")
 
 
-def test_fsdp_checkpoint_index_and_values_with_payloads_are_refused(tmp_path, marker):
+def dcp_state(tmp_path):
+    """A small model + AdamW state saved with DCP, and checked to load back."""
     from torch.distributed.checkpoint.state_dict import get_state_dict
 
-    from olmoasr.errors import UsageError
     from olmoasr.train import safe_dcp
 
     model = torch.nn.Linear(3, 4)
@@ -131,7 +131,14 @@ def test_fsdp_checkpoint_index_and_values_with_payloads_are_refused(tmp_path, ma
         safe_dcp.save(state, good)
     with pytest.warns(UserWarning):
         safe_dcp.load(state, good)  # an honest checkpoint loads
+    return state, good
 
+
+def test_fsdp_checkpoint_index_with_a_payload_is_refused(tmp_path, marker):
+    from olmoasr.errors import UsageError
+    from olmoasr.train import safe_dcp
+
+    state, good = dcp_state(tmp_path)
     index = pickle.loads((good / ".metadata").read_bytes())
     index.planner_data = Payload(marker)
     bad = tmp_path / "bad-dcp"
@@ -143,10 +150,15 @@ def test_fsdp_checkpoint_index_and_values_with_payloads_are_refused(tmp_path, ma
     record("pickle payload: FSDP .metadata", handled=handled and not marker.exists())
     assert handled, str(err.value)
 
+
+def test_fsdp_checkpoint_byte_value_with_a_payload_is_refused(marker):
     import io
 
     from torch.distributed.checkpoint.metadata import MetadataIndex
     from torch.distributed.checkpoint.planner import LoadItemType, ReadItem
+
+    from olmoasr.errors import UsageError
+    from olmoasr.train import safe_dcp
 
     value = io.BytesIO()
     torch.save(Payload(marker), value)

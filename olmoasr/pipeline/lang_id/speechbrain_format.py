@@ -11,6 +11,7 @@ From the Hub (`huggingface_hub.snapshot_download`, the normal Hub cache) or from
 from __future__ import annotations
 
 import ast
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import yaml
 from olmoasr.errors import ConfigError, HubOfflineError, HubUnavailableError, UsageError
 from olmoasr.io.hub_access import hub_online, offline_reason
 from olmoasr.io.safe_yaml import BoundedSafeLoader, read_yaml
+from olmoasr.model.checkpoint_formats.torch_pickle import refusal_reason
 from olmoasr.pipeline.lang_id.ecapa import ClassifierConfig, EcapaConfig
 from olmoasr.pipeline.lang_id.fbank import FbankConfig
 
@@ -281,6 +283,8 @@ def load_state_dict_into(module: torch.nn.Module, path: Path) -> None:
     """Load a SpeechBrain `.ckpt` (a torch-saved state dict) with `weights_only=True`; one-line errors."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # torch's message advises weights_only=False: never repeat that
+        raise ConfigError(str(path), f"refusing to unpickle: {refusal_reason(err)}") from None
     except Exception as err:  # unpickling errors differ across torch versions
         reason = " ".join(str(err).split())[:200]
         raise ConfigError(str(path), f"cannot load checkpoint ({type(err).__name__}: {reason})") from err
