@@ -48,7 +48,7 @@ def test_hostile_yaml_is_one_short_line(tmp_path, cli, marker, monkeypatch, kind
     started = time.perf_counter()
     outcome = cli(*command_for(kind, config, tmp_path))
     line = expect_one_line(f"config {kind}: {case}", outcome, naming=config, says=says)
-    assert len(line) < 400 and time.perf_counter() - started < 10
+    assert len(line) < 400 and time.perf_counter() - started < 30  # seconds, on a shared 2-core machine
     assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
 
 

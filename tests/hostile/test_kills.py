@@ -50,3 +50,61 @@ def test_sample_killed_mid_write_leaves_no_temporaries_after_the_rerun(tmp_path,
     record("sample killed mid-write, then re-run", outcome, handled=clean, data_lost=not same)
     assert clean, (outcome.err, after)
     assert same and len(shard_lines(tmp_path / "mix")) == 4
+
+
+KILL_MID_SEGMENTS = """
+import os, signal, sys
+from olmoasr.io import jsonl
+real = jsonl.JsonlWriter.write
+def write(self, record):
+    real(self, record)
+    if self.count == 2 and "shard_2" in str(self.path):  # the third shard is half written
+        os.kill(os.getpid(), signal.SIGKILL)
+jsonl.JsonlWriter.write = write
+from olmoasr.cli.main import run
+sys.exit(run(sys.argv[1:]))
+"""
+
+
+def test_prep_segment_killed_mid_write_leaves_only_complete_files_and_reruns_to_the_same_bytes(tmp_path, cli):
+    """SIGKILL while a shard's records and tar containers are half written: every file under a final name
+    is whole (each gzip stream ends, each container was renamed complete), and the re-run's output is
+    byte-identical to a run never interrupted."""
+    from .raw_pairs import make_pair
+
+    for i in range(4):
+        make_pair(tmp_path / "raw" / f"shard_{i}", f"pair{i}", seconds=40)
+    assert cli("prep", "jsonl", tmp_path / "raw", "-o", tmp_path / "docs", "-w", "1", "-q").code == 0
+    argv = ["prep", "segment", str(tmp_path / "docs"), "-o", str(tmp_path / "segs"), "-w", "1", "-q"]
+    proc = subprocess.run([sys.executable, "-c", KILL_MID_SEGMENTS, *argv], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.getcwd()}, timeout=600)  # fmt: skip
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    killed = files_under(tmp_path / "segs")
+    assert any(".tmp-" in name for name in killed), "the kill should have left temporaries (the case here)"
+    final = [name for name in killed if ".tmp-" not in name and ".olmoasr" not in name]
+    whole = True
+    for name in final:
+        if name.endswith(".gz"):
+            try:
+                gzip.decompress((tmp_path / "segs" / name).read_bytes())
+            except (EOFError, OSError):
+                whole = False
+    assert not any(name.startswith("shard_2") for name in final), final  # nothing of the killed shard
+
+    outcome = cli(*argv)
+    fresh = cli(*[a.replace("segs", "fresh") for a in argv])
+    after = files_under(tmp_path / "segs")
+
+    def outputs(folder):  # records name their containers by absolute path: compared with the folder's name out
+        def content(name):
+            data = (folder / name).read_bytes()
+            return gzip.decompress(data).replace(str(folder).encode(), b"OUT") if name.endswith(".gz") else data
+
+        return {name: content(name) for name in files_under(folder)
+                if ".olmoasr" not in name and not name.endswith("stats.json")}  # fmt: skip
+
+    same = outputs(tmp_path / "segs") == outputs(tmp_path / "fresh")
+    clean = outcome.code == 0 and fresh.code == 0 and not [name for name in after if ".tmp-" in name]
+    record("prep segment killed mid-write, then re-run", outcome, handled=clean and whole, data_lost=not same)
+    assert clean and whole, (outcome.err[-2000:], after)
+    assert same, sorted(set(outputs(tmp_path / "segs")) ^ set(outputs(tmp_path / "fresh")))
