@@ -97,7 +97,7 @@ class EnglishNormalizer:
         self._kinds: dict[str, int] = {}
         self._stretches: dict[tuple[str, ...], list[str]] = {}
         self._local = _LocalSteps(self._local_steps)
-        self._cross_space, self._cross_gate = _cross_space_rules(reference.replacers)
+        self._space_heads = _cross_space_heads(reference.replacers)
 
     def _local_steps(self, s: str) -> str:
         """The contraction/title rules, the digit-comma and period rules, then NFKD and the symbol table.
@@ -106,7 +106,7 @@ class EnglishNormalizer:
         matches a space or tests a character beyond one except as a non-word character, which a chunk's edge
         is too; `\\.([^0-9]|$)` puts back the space it consumes; NFKD and the table map characters one by one
         (a space stops canonical reordering). The rules whose text holds a space are kept whole by
-        `_cross_space_rules`. Memoised per chunk (`_LocalSteps`): most chunks are words seen before."""
+        `_cross_space_heads`. Memoised per chunk (`_LocalSteps`): most chunks are words seen before."""
         for rule in self._rules:
             s = rule(s)
         if "," in s:
@@ -127,14 +127,17 @@ class EnglishNormalizer:
         s = self._ignore.sub("", s)
         if "'" in s:
             s = _SPACE_BEFORE_APOSTROPHE.sub("'", s)
-        if self._cross_space is None:
+        heads = self._space_heads
+        if heads is None or _KEPT_SPACE in s:
             s = self._local_steps(s)
         else:
             # The local steps never look across a space (see `_local_steps`), except the rules whose text
-            # holds one: a space such a rule could match stays inside its chunk.
-            chunks = self._cross_space.split(s) if self._cross_gate(s) else s.split(" ")
+            # holds one: a space such a rule could match stays inside its chunk (as `_KEPT_SPACE`).
+            for head in heads:
+                if head in s:
+                    s = s.replace(head, head[:-1] + _KEPT_SPACE)
             local = self._local
-            s = " ".join([local[chunk] for chunk in chunks])
+            s = " ".join([local[chunk] for chunk in s.split(" ")])
         s = self._postprocess_numbers(self._standardize_numbers(self._preprocess_numbers(s)))
         spellings = self._spellings
         words = s.split()
@@ -243,8 +246,12 @@ def _collapse_whitespace(s: str) -> str:
     return (" " if s[0].isspace() else "") + core + (" " if s[-1].isspace() else "")
 
 
+_KEPT_SPACE = "\ue000"  # a private-use character: a space kept inside a chunk
+
+
 class _LocalSteps(dict):
-    """chunk -> `EnglishNormalizer._local_steps(chunk)`, computed on first use (bounded)."""
+    """chunk -> `EnglishNormalizer._local_steps(chunk)` (with its kept spaces put back), computed on first
+    use (bounded)."""
 
     def __init__(self, steps: Callable[[str], str]):
         super().__init__()
@@ -253,36 +260,28 @@ class _LocalSteps(dict):
     def __missing__(self, chunk: str) -> str:
         if len(self) > 200_000:
             self.clear()
-        out = self[chunk] = self.steps(chunk)
+        out = self[chunk] = self.steps(chunk.replace(_KEPT_SPACE, " ") if _KEPT_SPACE in chunk else chunk)
         return out
 
 
-def _cross_space_rules(replacers: dict[str, str]) -> tuple[re.Pattern[str] | None, Callable[[str], bool]]:
-    """For the rules whose text holds a space (`'s been\\b` -> ` has been`): a splitter that keeps every
-    space such a rule could match inside a chunk (spaces after the text before the rule's space), and a quick
-    test for whether a text holds such a space at all. Sound because every rule before them starts with a
-    word boundary and a word character (so none turns a character after `'s` into a space) and no replacement
-    holds an apostrophe (so none creates `'s`); if the reference's tables ever break that, (None, ...) and
-    texts are normalised whole."""
-    heads = []
-    seen_cross = False
+def _cross_space_heads(replacers: dict[str, str]) -> tuple[str, ...] | None:
+    """For the rules whose text holds a space (`'s been\\b` -> ` has been`): the text up to and including
+    that space (`'s `); a space after such a head is kept inside its chunk. Sound because every rule before
+    them starts with a word boundary and a word character (so none turns a character after `'s` into a space)
+    and no replacement holds an apostrophe (so none creates `'s`); if the reference's tables ever break that,
+    None, and texts are normalised whole."""
+    heads = set()
     for pattern, replacement in replacers.items():
         if "'" in replacement:
-            return None, bool
+            return None
         literal = pattern.replace(r"\b", "")
         if " " in literal:
             if re.escape(literal).replace("\\ ", " ") != literal or not literal.startswith("'"):
-                return None, bool
-            heads.append(literal.split(" ", 1)[0] + " ")
-            seen_cross = True
-        elif not seen_cross and re.match(r"\\b\w", pattern) is None:
-            return None, bool
-    heads = sorted(set(heads))
-    if not heads:
-        return re.compile(" "), lambda s: False
-    # The space first, then what precedes it: `re` finds a leading literal fast.
-    splitter = re.compile(" " + "".join(f"(?<!{re.escape(head)})" for head in heads))
-    return splitter, lambda s: any(head in s for head in heads)
+                return None
+            heads.add(literal.split(" ", 1)[0] + " ")
+        elif not heads and re.match(r"\\b\w", pattern) is None:
+            return None
+    return tuple(sorted(heads))
 
 
 def _rule_groups(replacers: dict[str, str]) -> list[Callable[[str], str]]:

@@ -121,3 +121,15 @@ def test_word_error_rate_words_and_edges():
     assert word_error_rate("cat dog", "cat dog bird fish eel") == 1.5
     assert word_error_rate("", "two words") == 2.0 == jiwer.wer("", "two words")
     assert word_error_rate("", "") == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's gotta go, she'd  been there and it's\tgot it",
+        "it's \ue000 gotta",  # the character that marks a kept space is in the text: normalised whole
+        "'s been 's gone 'd done x's got",
+    ],
+)
+def test_rules_across_a_space_match_the_reference(text):
+    assert FAST(text) == REFERENCE(text)
