@@ -337,7 +337,7 @@ def canonical_caption_texts(content: str) -> list[str] | None:
 
 def _joined_lines(body: str) -> str:
     """A cue's lines stripped, the empty ones dropped, joined by line ends."""
-    return "\n".join([stripped for stripped in (line.strip() for line in body.split("\n")) if stripped])
+    return "\n".join(filter(None, map(str.strip, body.split("\n"))))
 
 
 # ------------------------------------------------------------------------------------------- text

@@ -71,7 +71,7 @@ def build_context(
         mach = _machine_loader(record.get("mach_seg_content"), None if mach_text == "None" else mach_text, source)
     return TagContext(
         captions=texts,
-        man_text=" ".join(text for text in (t.strip() for t in texts) if text),
+        man_text=" ".join(filter(None, map(str.strip, texts))),
         duration_s=record_duration_s(record) if duration_s is None else duration_s,
         level=level,
         mach_loader=mach,
