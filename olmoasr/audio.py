@@ -4,6 +4,9 @@ tagging, evaluation and inference, so every stage sees the same samples.
 Samples are 16 kHz mono float32 in [-1, 1). Stereo is downmixed like `ffmpeg -ac 1` by resampling to
 16-bit mono first (PyAV's float downmix is ~1.41x louder and can exceed 1.0; via s16 it matches ffmpeg
 to 1 LSB); `channel=N` picks one channel instead.
+
+Encoding lives here too: `encode_flac` (segment audio), `encode_audio` (reproducible bytes in any of
+`AUDIO_SUFFIXES`, for synthetic data) and `write_audio` (test and sample files).
 """
 
 from __future__ import annotations
@@ -393,3 +396,45 @@ def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: 
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
+
+
+# encode_audio: suffix -> (container format, codec, default bit rate in bit/s; None = lossless)
+_CODECS: dict[str, tuple[str, str, int | None]] = {
+    ".wav": ("wav", "pcm_s16le", None),
+    ".flac": ("flac", "flac", None),
+    ".mp3": ("mp3", "libmp3lame", 24_000),
+    ".m4a": ("mp4", "aac", 32_000),
+    ".ogg": ("ogg", "libopus", 16_000),
+    ".opus": ("ogg", "libopus", 16_000),
+}
+AUDIO_SUFFIXES = tuple(_CODECS)
+
+
+def encode_audio(samples: np.ndarray, suffix: str, bit_rate: int | None = None) -> bytes:
+    """Encode 16 kHz mono float32 samples into the container/codec of `suffix`, byte-for-byte reproducibly.
+
+    Lossy codecs default to low speech bit rates (mp3 24k, aac 32k, opus 16k) to keep sample data small;
+    `bitexact` keeps random stream serials and version strings out of the bytes.
+    """
+    suffix = suffix.lower()
+    if suffix not in _CODECS:
+        raise ValueError(f"encode_audio: unsupported suffix {suffix!r} (use one of {', '.join(_CODECS)})")
+    fmt, codec, default_rate = _CODECS[suffix]
+    pcm = float_to_pcm16(np.asarray(samples, dtype=np.float32))
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
+        # libopus at its default complexity 10 encodes only ~40x real time; 5 is twice as fast, same size
+        options = {"compression_level": "5"} if codec == "libopus" else {}
+        stream = container.add_stream(codec, rate=SAMPLE_RATE, layout="mono", options=options)
+        if default_rate is not None:
+            stream.bit_rate = bit_rate or default_rate
+        stream.codec_context.flags |= av.codec.context.Flags.bitexact
+        block = SAMPLE_RATE  # one second per frame; the encoder re-frames internally
+        for start in range(0, len(pcm), block):
+            frame = av.AudioFrame.from_ndarray(pcm[start : start + block].reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = SAMPLE_RATE
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buf.getvalue()

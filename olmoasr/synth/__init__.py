@@ -23,7 +23,7 @@ _EXPORTS = {
     "build_pair": "olmoasr.synth.pairs",
     "synthesise_pair": "olmoasr.synth.pairs",
     "Voice": "olmoasr.synth.speech",
-    "encode_audio": "olmoasr.synth.speech",
+    "encode_audio": "olmoasr.audio",
     "engines_available": "olmoasr.synth.speech",
     "require_engine": "olmoasr.synth.speech",
     "synthesize": "olmoasr.synth.speech",

@@ -20,12 +20,13 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from olmoasr.audio import encode_audio
 from olmoasr.errors import OlmoasrError, UsageError
 from olmoasr.io import JsonlWriter, iter_jsonl
 from olmoasr.io.atomic import atomic_write_bytes, atomic_write_text
 from olmoasr.pipeline.executor import ProgressFn, ShardTask, Stats, run_stage
 from olmoasr.synth.pairs import PairSpec, build_pair, youtube_like_id
-from olmoasr.synth.speech import Voice, encode_audio, require_engine, synthesize
+from olmoasr.synth.speech import Voice, require_engine, synthesize
 from olmoasr.synth.texts import sentence_generator
 
 FLITE_VOICES = ("rms", "slt", "awb", "kal16")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from olmoasr.audio import SAMPLE_RATE
+from olmoasr.audio import SAMPLE_RATE, encode_audio
 from olmoasr.io.atomic import temporary_sibling
 from olmoasr.synth.captions import (
     Cue,
@@ -31,7 +31,7 @@ from olmoasr.synth.captions import (
     word_timings,
     youtube_auto_vtt,
 )
-from olmoasr.synth.speech import FLITE_RMS, Voice, encode_audio, silence, synthesize
+from olmoasr.synth.speech import FLITE_RMS, Voice, silence, synthesize
 
 KINDS = (
     "good",

@@ -7,7 +7,6 @@ same 16 kHz mono float32 that every other stage sees.
 from __future__ import annotations
 
 import functools
-import io
 import os
 import shutil
 import subprocess
@@ -15,10 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 
-from olmoasr.audio import SAMPLE_RATE, float_to_pcm16, load_audio
+from olmoasr.audio import SAMPLE_RATE, load_audio
 from olmoasr.errors import OlmoasrError
 
 ENGINES = ("flite", "espeak-ng")
@@ -154,45 +152,3 @@ def trim_silence(samples: np.ndarray, margin_s: float = 0.03, threshold: float =
 
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(round(seconds * SAMPLE_RATE), dtype=np.float32)
-
-
-# suffix -> (container format, codec, default bit rate in bit/s; None = lossless)
-_CODECS: dict[str, tuple[str, str, int | None]] = {
-    ".wav": ("wav", "pcm_s16le", None),
-    ".flac": ("flac", "flac", None),
-    ".mp3": ("mp3", "libmp3lame", 24_000),
-    ".m4a": ("mp4", "aac", 32_000),
-    ".ogg": ("ogg", "libopus", 16_000),
-    ".opus": ("ogg", "libopus", 16_000),
-}
-AUDIO_SUFFIXES = tuple(_CODECS)
-
-
-def encode_audio(samples: np.ndarray, suffix: str, bit_rate: int | None = None) -> bytes:
-    """Encode 16 kHz mono float32 samples into the container/codec of `suffix`, byte-for-byte reproducibly.
-
-    Lossy codecs default to low speech bit rates (mp3 24k, aac 32k, opus 16k) to keep sample data small;
-    `bitexact` keeps random stream serials and version strings out of the bytes.
-    """
-    suffix = suffix.lower()
-    if suffix not in _CODECS:
-        raise ValueError(f"encode_audio: unsupported suffix {suffix!r} (use one of {', '.join(_CODECS)})")
-    fmt, codec, default_rate = _CODECS[suffix]
-    pcm = float_to_pcm16(np.asarray(samples, dtype=np.float32))
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format=fmt, options={"fflags": "+bitexact"}) as container:
-        # libopus at its default complexity 10 encodes only ~40x real time; 5 is twice as fast, same size
-        options = {"compression_level": "5"} if codec == "libopus" else {}
-        stream = container.add_stream(codec, rate=SAMPLE_RATE, layout="mono", options=options)
-        if default_rate is not None:
-            stream.bit_rate = bit_rate or default_rate
-        stream.codec_context.flags |= av.codec.context.Flags.bitexact
-        block = SAMPLE_RATE  # one second per frame; the encoder re-frames internally
-        for start in range(0, len(pcm), block):
-            frame = av.AudioFrame.from_ndarray(pcm[start : start + block].reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate = SAMPLE_RATE
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buf.getvalue()

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from olmoasr.audio import load_audio, probe_duration
+from olmoasr.audio import AUDIO_SUFFIXES, encode_audio, load_audio, probe_duration
 from olmoasr.synth import speech
 from olmoasr.synth.captions import (
     Cue,
@@ -21,7 +21,7 @@ from olmoasr.synth.captions import (
     word_timings,
     youtube_auto_vtt,
 )
-from olmoasr.synth.speech import AUDIO_SUFFIXES, SynthesizerError, Voice, encode_audio, synthesize
+from olmoasr.synth.speech import SynthesizerError, Voice, synthesize
 from olmoasr.text.wer import corpus_wer
 from olmoasr.timestamps import parse_time_ms
 
