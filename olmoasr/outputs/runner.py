@@ -246,7 +246,7 @@ class _Display:
         from olmoasr.console import stderr_console
 
         self.progress = Progress(
-            TextColumn("{task.description:<32.32}"),
+            TextColumn("{task.description:<24.24}"),
             BarColumn(),
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
