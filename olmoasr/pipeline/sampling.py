@@ -7,11 +7,12 @@ within one segment's duration of H). Memory holds keys of (about) the selected r
 whole records: pass 1 counts records and hours, pass 2 gathers the keys under a threshold, the last pass
 streams the chosen records into `mix_00000.jsonl.gz`, ... (`shard_size` each).
 
-Sampling is the one data stage that does not run on the shard executor (no completion markers, no Ray):
+Sampling is the one data stage that does not run on the shard executor (no per-shard markers, no Ray):
 its passes are global (pass 2's threshold needs every shard's counts, pass 3's output shards mix records
 of every input shard), so there are no independent per-shard tasks to skip or resume. The per-file
 scans of passes 1 and 2 run in a local process pool; a re-run redoes them (they only read), and the
-final shards and `sample_manifest.json` are written atomically, the manifest last.
+final shards and `sample_manifest.json` are written atomically, the manifest last. The run writes its
+plan first and one completion marker (task `mix`) after the manifest, as every stage does.
 """
 
 from __future__ import annotations

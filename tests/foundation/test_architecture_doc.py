@@ -79,6 +79,23 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+_ABOVE_FOUNDATION = tuple(
+    f"olmoasr.{name}"
+    for name in (
+        "records",
+        "model",
+        "engines",
+        "pipeline",
+        "train",
+        "evaluation",
+        "outputs",
+        "synth",
+        "quickstart",
+        "cli",
+    )
+)
+
+
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
@@ -86,6 +103,10 @@ def _imports(path: Path) -> set[str]:
         ("train", ("olmoasr.pipeline",)),
         ("evaluation", ("olmoasr.pipeline", "olmoasr.train")),
         ("model", ("olmoasr.pipeline", "olmoasr.train", "olmoasr.evaluation", "olmoasr.records")),
+        ("engines", ("olmoasr.pipeline", "olmoasr.train", "olmoasr.evaluation", "olmoasr.records")),
+        ("io", _ABOVE_FOUNDATION),
+        ("text", _ABOVE_FOUNDATION),
+        ("quickstart", ("olmoasr.cli",)),
     ],
 )
 def test_the_layering_the_doc_states(layer, forbidden):
@@ -96,3 +117,12 @@ def test_the_layering_the_doc_states(layer, forbidden):
         if module.startswith(forbidden)
     ]
     assert not bad, bad
+
+
+def test_audio_py_is_the_only_module_that_imports_pyav():
+    users = sorted(
+        str(path.relative_to(ROOT))
+        for path in PACKAGE.rglob("*.py")
+        if any(module == "av" or module.startswith("av.") for module in _imports(path))
+    )
+    assert users == ["olmoasr/audio.py"]
