@@ -45,10 +45,10 @@ def test_hostile_yaml_is_one_short_line(tmp_path, cli, marker, monkeypatch, kind
     data, says = BAD_CONFIGS[case]
     config = tmp_path / "config.yaml"
     config.write_bytes(data)
-    started = time.perf_counter()
+    started = time.process_time()
     outcome = cli(*command_for(kind, config, tmp_path))
     line = expect_one_line(f"config {kind}: {case}", outcome, naming=config, says=says)
-    assert len(line) < 400 and time.perf_counter() - started < 30  # seconds, on a shared 2-core machine
+    assert len(line) < 400 and time.process_time() - started < 10  # CPU seconds: a loaded machine does not fail it
     assert not (tmp_path / "out").exists() and not (tmp_path / "run").exists()
 
 
