@@ -18,10 +18,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from olmoasr.audio import SAMPLE_RATE
+from olmoasr.audio import SAMPLE_RATE, encode_audio
 from olmoasr.io.atomic import atomic_write_bytes, atomic_write_text
 from olmoasr.synth.pairs import PairSpec, synthesise_pair, write_pair
-from olmoasr.synth.speech import FLITE_RMS, Voice, encode_audio, synthesize
+from olmoasr.synth.speech import FLITE_RMS, Voice, synthesize
 from olmoasr.synth.texts import sentence_generator
 
 SHARD = "shard_00000"
