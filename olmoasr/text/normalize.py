@@ -6,13 +6,15 @@ tables (contractions and titles, number words, British -> American spellings) an
 used as they are. What changes is how the steps run over a long text, where the reference spends most of
 its time:
 
+- the steps that never look across a space (contraction/title rules, comma and period rules, NFKD and
+  the symbol table) run once per distinct space-separated chunk and are remembered (`_local_steps`);
 - the ~50 contraction/title rules are not ~50 passes: the whole-word rules run as one pass per group of
   consecutive whole-word rules (their matches are disjoint whole words whose replacements hold no rule
   word, which is checked when the rules load), the others run only when their literal text occurs;
 - symbols and diacritics are removed with `str.translate` over a per-character table filled on demand
   (the same Unicode categories), not a Python call per character;
 - the number parser runs only on the stretches that hold number words or digits: a word that is neither
-  leaves its state empty, so plain words pass straight through (see `_standardize_numbers`).
+  leaves its state empty, so plain words pass straight through (see `_standardize_words`).
 
 `tests/tagging/test_tag_normalizer.py` compares the output with the package's on a large random corpus.
 """
@@ -28,7 +30,6 @@ from typing import Any
 
 _BRACKETED = re.compile(r"[<\[][^>\]]*[>\]]")
 _PARENTHESISED = re.compile(r"\(([^)]+?)\)")
-_SPACE_BEFORE_APOSTROPHE = re.compile(r"\s+'")
 _DIGIT_COMMA_DIGIT = re.compile(r"(\d),(\d)")
 _PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.([^0-9]|$)")
 _LONE_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?![0-9])")
@@ -37,7 +38,7 @@ _PERCENT_NOT_AFTER_DIGIT = re.compile(r"([^0-9])%")
 _WHITESPACE = re.compile(r"\s+")
 # The reference's number pre/post-processing patterns, each led by its rarer character (same matches).
 _DIGIT_AFTER_LETTER = re.compile(r"[0-9](?<=[a-z][0-9])")  # ([a-z])([0-9]) -> \1 \2
-_LETTER_AFTER_DIGIT = re.compile(r"[a-z](?<=[0-9][a-z])")  # ([0-9])([a-z]) -> \1 \2
+_DIGIT_BEFORE_LETTER = re.compile(r"[0-9](?=[a-z])")  # ([0-9])([a-z]) -> \1 \2
 _DIGIT_SPACE_SUFFIX = re.compile(r"([0-9])\s+(st|nd|rd|th|s)\b")
 _LONE_ONE = re.compile(r"1(?<!\w1)(s?)\b")  # \b1(s?)\b
 _NUMERIC = re.compile(r"^\d+(\.\d+)?$")
@@ -126,7 +127,9 @@ class EnglishNormalizer:
             s = _PARENTHESISED.sub("", s)
         s = self._ignore.sub("", s)
         if "'" in s:
-            s = _SPACE_BEFORE_APOSTROPHE.sub("'", s)
+            # `\s+'` -> `'`: the whitespace right before every apostrophe goes (`str.rstrip` strips `\s`).
+            pieces = s.split("'")
+            s = "'".join([*map(str.rstrip, pieces[:-1]), pieces[-1]])
         heads = self._space_heads
         if heads is None or _KEPT_SPACE in s:
             s = self._local_steps(s)
@@ -138,9 +141,12 @@ class EnglishNormalizer:
                     s = s.replace(head, head[:-1] + _KEPT_SPACE)
             local = self._local
             s = " ".join([local[chunk] for chunk in s.split(" ")])
-        s = self._postprocess_numbers(self._standardize_numbers(self._preprocess_numbers(s)))
+        words = self._standardize_words(self._preprocess_numbers(s).split())
+        s = " ".join(words)
+        if any(char in s for char in "€£$¢1"):
+            s = self._postprocess_numbers(s)
+            words = s.split()
         spellings = self._spellings
-        words = s.split()
         s = " ".join(map(spellings.get, words, words))
         # `s` is now words joined by single spaces: the last pass matters only where a symbol became a space.
         changed = 0
@@ -154,15 +160,15 @@ class EnglishNormalizer:
     def _preprocess_numbers(self, s: str) -> str:
         """The reference's `preprocess`: with "half" in the text, the reference itself; else its "... and a
         half" rewrite has nothing to do (it still turns blank text into ""), and without an ASCII digit
-        neither have its digit/letter spacing rules. Those rules run here led by the rarer character (a digit
-        in a letter->digit boundary), which `re` finds fast; a boundary's two characters are never shared by
-        two matches, so inserting a space at every boundary is what the reference's `\\1 \\2` does."""
+        neither have its digit/letter spacing rules. Those rules run here led by the digit of each
+        letter/digit boundary, which `re` finds fast; a boundary's two characters are never shared by two
+        matches, so inserting a space at every boundary is what the reference's `\\1 \\2` does."""
         if "half" in s:
             return self._numbers.preprocess(s)
         if not any(digit in s for digit in _ASCII_DIGITS):
             return s if s.strip() else ""
         s = _DIGIT_AFTER_LETTER.sub(r" \g<0>", s)
-        s = _LETTER_AFTER_DIGIT.sub(r" \g<0>", s)
+        s = _DIGIT_BEFORE_LETTER.sub(r"\g<0> ", s)
         return _DIGIT_SPACE_SUFFIX.sub(r"\1\2", s)
 
     def _postprocess_numbers(self, s: str) -> str:
@@ -196,18 +202,17 @@ class EnglishNormalizer:
             self._kinds[word] = kind
         return kind
 
-    def _standardize_numbers(self, text: str) -> str:
+    def _standardize_words(self, words: list[str]) -> list[str]:
         """The reference's number parser, run only on the stretches that need it. A stretch starts at a
         NUMBER word (or a BEFORE_PLAIN word not followed by a plain one) and ends at the next plain word,
         which the parser never looks past; every other word is emitted as it is."""
-        words = text.split()
         known = self._kinds.get
         kinds = list(map(known, words))
         if None in kinds:
             kinds = [self._word_kind(word) if kind is None else kind for word, kind in zip(words, kinds, strict=True)]
         not_plain = list(compress(range(len(kinds)), kinds))  # PLAIN is 0
         if not not_plain:
-            return " ".join(words)
+            return words
         out: list[str] = []
         emitted = 0  # words[emitted:] are not in `out` yet
         last = len(words) - 1
@@ -224,7 +229,7 @@ class EnglishNormalizer:
             out.extend(self._parse_stretch(tuple(words[i : end + 1])))
             emitted = end + 1
         out.extend(words[emitted:])
-        return " ".join(out)
+        return out
 
     def _parse_stretch(self, stretch: tuple[str, ...]) -> list[str]:
         """The parser's output for one stretch; it starts with nothing pending, so the output depends on the
