@@ -103,6 +103,11 @@ def split_segments(
     return [(min(s, end), min(max(e, s), end), piece) for s, e, piece in pieces]
 
 
+def _single_timestamp_ending(tokens: list[int], tokenizer: Tokenizer) -> bool:
+    ts_begin = tokenizer.timestamp_begin
+    return len(tokens) >= 2 and tokens[-2] < ts_begin <= tokens[-1]
+
+
 class BatchedTranscriber:
     """Decodes chunks of many recordings in shared batches; yields each file's result when it completes."""
 
@@ -155,20 +160,34 @@ class BatchedTranscriber:
         regions = speech_regions(probs, len(samples) / SAMPLE_RATE, self.vad_options)
         return merge_into_chunks(regions, 30.0, probs), regions
 
-    def _follow_up(self, chunk: _Chunk, state: _FileState, segments: list[dict], tokenizer: Tokenizer) -> _Chunk | None:
+    def _follow_up(
+        self,
+        chunk: _Chunk,
+        state: _FileState,
+        segments: list[dict],
+        tokenizer: Tokenizer,
+        tokens: list[int] | None = None,
+    ) -> _Chunk | None:
         """A chunk for the speech the model left undecoded at the end of `chunk` (it stopped early).
 
         The sequential loop would seek to the last timestamp and decode on; a chunk has no next
-        window, so when VAD heard speech after the last completed segment, decode from there again.
+        window, so decode from there again: with VAD, when VAD heard speech after the last
+        completed segment; without VAD, when the model did not end on a single timestamp (its
+        way of saying the window's speech is over), exactly when the sequential loop seeks on.
         """
-        if self.options.without_timestamps or not state.speech:
+        if self.options.without_timestamps:
             return None
         closed = [segment for segment in segments if segment["tokens"][-1] >= tokenizer.timestamp_begin]
         if not closed:
             return None
         resume = closed[-1]["end"]
         chunk_end = chunk.start + len(chunk.samples) / SAMPLE_RATE
-        if resume < chunk.start + 1.0 or chunk_end - resume < 1.0 or not state.has_speech(resume + 0.2, chunk_end):
+        if resume < chunk.start + 1.0 or chunk_end - resume < 1.0:
+            return None
+        if self.vad:
+            if not state.has_speech(resume + 0.2, chunk_end):
+                return None
+        elif tokens is None or _single_timestamp_ending(tokens, tokenizer):
             return None
         segments[:] = segments[: segments.index(closed[-1]) + 1]
         first, last = round(resume * SAMPLE_RATE), round(chunk_end * SAMPLE_RATE)
@@ -195,7 +214,7 @@ class BatchedTranscriber:
                     state.dropped.append(self._dropped(chunk, result, reason, tokenizer))
                     continue
                 segments = self._segments(chunk, result, tokenizer)
-                follow_up = self._follow_up(chunk, state, segments, tokenizer)
+                follow_up = self._follow_up(chunk, state, segments, tokenizer, result.tokens)
                 if follow_up is not None:
                     follow_ups.append(follow_up)
                     state.pending += 1

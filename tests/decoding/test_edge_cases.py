@@ -80,3 +80,20 @@ def test_follow_up_chunk_when_speech_was_left_undecoded(model_pair):
 
     silent_after = _FileState("en", 1, samples, speech=[(10.0, 20.0)])
     assert transcriber._follow_up(chunk, silent_after, [dict(closed)], tokenizer) is None
+
+
+def test_follow_up_without_vad_when_the_model_did_not_say_it_was_done(model_pair):
+    from olmoasr.model.batched import BatchedTranscriber, _Chunk, _FileState
+
+    tokenizer = get_tokenizer(False)
+    ts = tokenizer.timestamp_begin
+    transcriber = BatchedTranscriber(model_pair[0], batch_size=2, vad=False)
+    samples = np.zeros(16000 * 60, dtype=np.float32)
+    chunk = _Chunk(0, 30.0, samples[16000 * 30 :])
+    state = _FileState("en", 1, samples, speech=[])
+    closed = {"start": 30.0, "end": 40.0, "tokens": [ts, 11, ts + 500]}
+    # ends on a timestamp pair: the sequential loop would seek to 40 s and decode on
+    follow_up = transcriber._follow_up(chunk, state, [dict(closed)], tokenizer, [ts, 11, ts + 500, ts + 500])
+    assert follow_up is not None and follow_up.start == 40.0 and len(follow_up.samples) == 16000 * 20
+    # ends on a single timestamp: the model says the window's speech is over
+    assert transcriber._follow_up(chunk, state, [dict(closed)], tokenizer, [ts, 11, ts + 500]) is None
