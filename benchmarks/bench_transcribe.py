@@ -1,10 +1,10 @@
 """Transcription speed on CPU: olmoasr (torch and CTranslate2 engines) vs faster-whisper and openai-whisper.
 
-One process tree: every (system, workload) pair runs in its own child process (model loaded and warmed
-up before the clock starts; its peak RSS read from /proc at the end), and the pairs are interleaved
-round by round, the systems' order rotating, so a burst of load on a shared machine hits every
-system alike. Threads are pinned equal: torch, OpenMP and CTranslate2 all get `--threads`, and every
-worker runs with OMP_WAIT_POLICY=PASSIVE.
+One process tree: each round runs every system in its own child process, the systems' order rotating
+from round to round, so a burst of load on a shared machine hits every system alike. A child runs the
+rows one after the other, each with its model loaded and warmed up before the clock starts; the peak
+RSS of each row is the process's VmHWM, reset before the row's model is loaded. Threads are pinned
+equal: torch, OpenMP and CTranslate2 all get `--threads`; every worker runs with OMP_WAIT_POLICY=PASSIVE.
 
 Weights: the real Whisper tiny.en of `olmoasr[offline]` ("tiny.en-offline"). CTranslate2 systems
 (olmoasr's engine and faster-whisper) load the SAME folder, the one olmoasr's conversion cache
@@ -225,25 +225,44 @@ def runner(family: str, compute_type: str, workload: str, threads: int):
     return run
 
 
-def worker(label: str, workload: str, threads: int, n_clips: int, minutes: float) -> dict:
+def reset_peak_rss() -> None:
+    """Start a new peak-RSS measurement (Linux >= 4.0: writing 5 to clear_refs resets VmHWM)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
+def worker(label: str, workloads: list[str], threads: int, n_clips: int, minutes: float) -> dict:
+    """Every row of one system in this process, one after the other: {workload: figures}."""
+    import gc
+
     import torch
 
     family, compute_type = next((f, c) for name, f, c in SYSTEMS if name == label)
     clips, _, long_audio, _ = inputs(n_clips, minutes)
-    run = runner(family, compute_type, workload, threads)
-    with torch.inference_mode():
-        warm = clips[:1] if workload != "short_b8" else clips[:2]
-        run(warm)  # warm-up: first calls, allocator, VAD model
-        work = [long_audio] if workload.startswith("long") else clips
-        started, cpu_started = time.perf_counter(), time.process_time()
-        texts = run(work)
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    seconds = sum(len(a) for a in work) / 16000
-    return {"wall": wall, "cpu": cpu, "seconds": seconds, "text": " ".join(texts), "rss_mb": peak_rss_mb()}
+    out = {}
+    for workload in workloads:
+        if not applies(label, workload):
+            continue
+        gc.collect()
+        reset_peak_rss()
+        run = runner(family, compute_type, workload, threads)
+        with torch.inference_mode():
+            run(clips[:2] if workload == "short_b8" else clips[:1])  # warm-up: first calls, allocator, VAD model
+            work = [long_audio] if workload.startswith("long") else clips
+            started, cpu_started = time.perf_counter(), time.process_time()
+            texts = run(work)
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        seconds = sum(len(a) for a in work) / 16000
+        out[workload] = {"wall": wall, "cpu": cpu, "seconds": seconds, "text": " ".join(texts), "rss_mb": peak_rss_mb()}
+        del run
+    return out
 
 
 # ---- the driver ----------------------------------------------------------------------------------
-def run_worker(label: str, workload: str, args) -> dict:
+def run_worker(label: str, workloads: list[str], args) -> dict:
     threads = str(args.threads)
     env = {
         **os.environ,
@@ -257,11 +276,11 @@ def run_worker(label: str, workload: str, args) -> dict:
         # threads made CTranslate2's token-by-token decoding 3-8x slower and erratic (measured)
         "OMP_WAIT_POLICY": "PASSIVE",
     }
-    command = [sys.executable, __file__, "--worker", label, workload]
+    command = [sys.executable, __file__, "--worker", label, ",".join(workloads)]
     command += ["--threads", threads, "--clips", str(args.clips), "--minutes", str(args.minutes)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        sys.exit(f"bench_transcribe.py: {label} on {workload} failed:\n{done.stderr[-3000:]}")
+        sys.exit(f"bench_transcribe.py: {label} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -289,7 +308,8 @@ def main() -> None:
     parser.add_argument("--worker", nargs=2, metavar=("SYSTEM", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(*args.worker, args.threads, args.clips, args.minutes)))
+        label, workloads = args.worker
+        print(json.dumps(worker(label, workloads.split(","), args.threads, args.clips, args.minutes)))
         return
     if not os.path.isdir(LIBRIVOX):
         sys.exit("bench_transcribe.py: pocketsphinx-testdata is not installed (apt-get install pocketsphinx-testdata)")
@@ -309,12 +329,10 @@ def main() -> None:
     for round_index in range(args.rounds):
         shift = round_index % len(labels)
         order = labels[shift:] + labels[:shift]  # rotate, so no system always runs first
-        for workload in workloads:
-            for label in order:
-                if not applies(label, workload):
-                    continue
-                loads.append(load_average())
-                result = run_worker(label, workload, args)
+        for label in order:
+            loads.append(load_average())
+            figures = run_worker(label, workloads, args)
+            for workload, result in figures.items():
                 results.setdefault((label, workload), []).append(result)
                 print(
                     f"round {round_index + 1} {workload:8} {label:24} wall {result['wall']:7.2f} s  "
@@ -352,10 +370,11 @@ def write(results: dict, labels: list[str], workloads: list[str], args, loads: l
         f"CPU, {args.threads} threads for every system (torch, OpenMP, CTranslate2; OMP_WAIT_POLICY=PASSIVE), "
         "real tiny.en weights "
         f"(`{CHECKPOINT}`; the CTranslate2 systems load the same folder at the same compute type), "
-        f"{args.rounds} interleaved rounds, each (system, row) in a fresh process after a warm-up; load "
+        f"{args.rounds} interleaved rounds (each system in a fresh process per round, rows after a warm-up); load "
         f"average while running {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores (other jobs "
         "shared the machine). RTFx = audio seconds per wall second, best round (range over rounds); CPU s "
-        "of that round; peak RSS of the worker process (model included); x fw = faster-whisper's wall time "
+        "of that round; peak RSS during the row (model included; the worker ran the earlier rows first, and memory "
+        "its allocator kept counts); x fw = faster-whisper's wall time "
         "over this system's, same round, median over rounds, against faster-whisper at the same compute type "
         "(float32 for the torch systems) in the same mode (sequential / batched pipeline); x fw CPU the same "
         "with CPU seconds. WER against the LibriVox transcription (olmoasr's English normaliser).",

@@ -10,7 +10,9 @@ chunks, word timestamps — stays in olmoasr and is the same for both engines.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,11 +172,21 @@ class CTranslate2Engine:
         return {"beam_size": 1, "sampling_topk": 1}
 
     def decode(
-        self, features: Any, options: DecodingOptions, generator: torch.Generator | None = None
+        self,
+        features: Any,
+        options: DecodingOptions,
+        generator: torch.Generator | None = None,
+        prompts: Sequence[str | list[int] | None] | None = None,
     ) -> list[DecodingResult]:
-        """Decode windows with one `generate` call. Sampling (temperature > 0) draws from CTranslate2's own
-        random generator: a torch `generator` only makes the torch engine reproducible."""
+        """Decode windows with one `generate` call per prompt length (one call when the windows share a
+        prompt). `prompts`: one prompt per window (its recording's previous text) instead of `options.prompt`.
+        Sampling (temperature > 0) draws from CTranslate2's own random generator: a torch `generator` only
+        makes the torch engine reproducible."""
         options.check_model(self)
+        if prompts is not None and options.prompt:
+            raise DecodingOptionsError("invalid decoding options: a prompt per window and options.prompt together")
+        if prompts is not None and len(prompts) != features.shape[0]:
+            raise ValueError(f"{len(prompts)} prompts for {features.shape[0]} windows")
         tokenizer = get_decoding_tokenizer(self, options.language, options.task)
         n_audio = features.shape[0]
         languages = [options.language or "en"] * n_audio
@@ -188,11 +200,31 @@ class CTranslate2Engine:
                 for row, probs in enumerate(language_probs or [None] * n_audio)
             ]
 
-        prompts = [list(initial_tokens(tokenizer, options, self.n_text_ctx)) for _ in range(n_audio)]
+        if prompts is None:
+            shared = initial_tokens(tokenizer, options, self.n_text_ctx)
+            rows = [list(shared) for _ in range(n_audio)]
+        else:
+            rows = [list(initial_tokens(tokenizer, options, self.n_text_ctx, prompt)) for prompt in prompts]
         if options.language is None and self.is_multilingual:
-            sot_index = prompts[0].index(tokenizer.sot)
-            for prompt, language in zip(prompts, languages, strict=True):
-                prompt[sot_index + 1] = tokenizer.language_token(language)
+            for row, language in zip(rows, languages, strict=True):
+                row[row.index(tokenizer.sot) + 1] = tokenizer.language_token(language)
+        # CTranslate2 decodes a batch from prompts of one length: windows are grouped by theirs
+        groups: dict[int, list[int]] = {}
+        for index, row in enumerate(rows):
+            groups.setdefault(len(row), []).append(index)
+        decoded: list[DecodingResult | None] = [None] * n_audio
+        for indices in groups.values():
+            selected = features if len(indices) == n_audio else features[indices]
+            group = self._decode_group(selected, [rows[i] for i in indices], options, tokenizer)
+            for index, result in zip(indices, group, strict=True):
+                probs = language_probs[index] if language_probs else None
+                decoded[index] = dataclasses.replace(result, language=languages[index], language_probs=probs)
+        return [result for result in decoded if result is not None]
+
+    def _decode_group(
+        self, features: Any, prompts: list[list[int]], options: DecodingOptions, tokenizer: Tokenizer
+    ) -> list[DecodingResult]:
+        """One `generate` call for windows whose prompts have the same length."""
         max_initial = options.max_initial_timestamp
         results = self.model.generate(
             self._storage(features),
@@ -228,8 +260,7 @@ class CTranslate2Engine:
             decoded.append(
                 DecodingResult(
                     audio_features=features[row],
-                    language=languages[row],
-                    language_probs=language_probs[row] if language_probs else None,
+                    language=options.language or "en",
                     tokens=tokens,
                     text=text,
                     avg_logprob=sums[best] / (len(tokens) + 1),

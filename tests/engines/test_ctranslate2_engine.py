@@ -79,3 +79,25 @@ def test_engine_choice_and_compute_types(offline_dir):
     fast = olmoasr.load_model("tiny.en-offline", device="cpu", engine="ctranslate2", compute_type="auto")
     assert fast.name == "ctranslate2" and fast.precision in ("int8", "int8_float32", "float32")
     assert isinstance(olmoasr.load_model("tiny.en-offline", device="cpu"), torch.nn.Module)  # torch stays the default
+
+
+def test_window_prompts_decode_as_alone(tiny_ct2_fp32, utterances):
+    """Per-window prompts of different lengths (grouped into one generate call per length) decode each
+    window as it decodes alone with that prompt."""
+    from olmoasr.model.decoding.options import DecodingOptionsError
+
+    mel = torch.stack([log_mel_spectrogram(torch.from_numpy(pad_or_trim(u, N_SAMPLES)), 80) for u in utterances[:4]])
+    features = tiny_ct2_fp32.encode(mel)
+    prompts = [" Sense and Sensibility.", None, " Dashwood, Norland Park.", " Chapter one."]
+    options = DecodingOptions(language="en", without_timestamps=True)
+    together = tiny_ct2_fp32.decode(features, options, prompts=prompts)
+    for row, prompt in enumerate(prompts):
+        [alone] = tiny_ct2_fp32.decode(
+            features[row : row + 1], DecodingOptions(language="en", without_timestamps=True, prompt=prompt)
+        )
+        assert together[row].tokens == alone.tokens and together[row].text
+        assert math.isclose(together[row].avg_logprob, alone.avg_logprob, abs_tol=1e-4)
+    with pytest.raises(DecodingOptionsError, match="prompt per window"):
+        tiny_ct2_fp32.decode(features[:2], DecodingOptions(language="en", prompt="hello"), prompts=[None, "x"])
+    with pytest.raises(ValueError, match="3 prompts for 2 windows"):
+        tiny_ct2_fp32.decode(features[:2], options, prompts=[None, "x", "y"])
