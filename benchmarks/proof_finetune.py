@@ -55,10 +55,11 @@ def evaluate(model: str, manifest: Path, out_dir: Path, limit: int, device: str)
             cmd += ["--limit", str(limit)]
         print("+", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
-    (row,) = json.loads(results.read_text())["sets"]
+    data = json.loads(results.read_text())
+    (row,) = data["sets"]
     if row["status"] != "ok":
         raise SystemExit(f"eval {out_dir}: {row['status']} {row.get('error')}")
-    return row
+    return {**row, "engine": f"{data.get('engine', 'torch')} engine, {data.get('dtype', 'float32')}"}
 
 
 def train_run(args: argparse.Namespace, segs: Path, run_dir: Path) -> Path:
@@ -125,6 +126,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-write", action="store_true", help="Do not write benchmarks/RESULTS.md.")
+    parser.add_argument("--note", default="", help="A paragraph added to the section (what the figures show).")
     args = parser.parse_args()
 
     from olmoasr.pipeline.prep_jsonl import prep_jsonl
@@ -182,7 +184,8 @@ def render(
         f"({corpus_info['train_utterances']} training utterances, {corpus_info['train_seconds'] / 3600:.1f} h, in "
         f"{n_segments} segments of <= 30 s), AdamW with linear lr decay over the scheduled steps, fp32 on "
         f"{args.device}, held-out WER by greedy short-form decoding (`olmoasr eval --manifest`, Whisper English "
-        f"normaliser) on {syn_before['scored']} held-out synthetic utterances ({syn_before['reference_words']} words) "
+        f"normaliser, {syn_before['engine']}) "
+        f"on {syn_before['scored']} held-out synthetic utterances ({syn_before['reference_words']} words) "
         f"and the {lv_before['scored']} real LibriVox utterances ({words} words; one word = {100 / words:.2f} points).",
         "",
         f"Before fine-tuning: synthetic {errors(syn_before)}, LibriVox {errors(lv_before)}.",
@@ -207,6 +210,8 @@ def render(
         f"Criterion (issue 5): held-out synthetic WER falls and LibriVox WER rises by <= {ALLOWED_LIBRIVOX_RISE:g} "
         "point; with this few LibriVox words that means no new error at all.",
     ]
+    if args.note:
+        lines += ["", args.note]
     return "\n".join(lines)
 
 

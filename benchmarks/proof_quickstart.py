@@ -24,17 +24,19 @@ from benchmarks._results import write_section  # noqa: E402
 from benchmarks.proof_finetune import ALLOWED_LIBRIVOX_RISE, LIBRIVOX_DIR, librivox_manifest  # noqa: E402
 
 
-def evaluate(model: str, manifest: Path, out_dir: Path, max_new_tokens: int) -> dict:
+def evaluate(model: str, manifest: Path, out_dir: Path, max_new_tokens: int, engine: str) -> dict:
     """`olmoasr eval` as the quickstart runs it (skipped when out_dir already holds results); the set's row."""
     from olmoasr.cli.main import run
 
     if not (out_dir / "results.json").exists():
         argv = ["eval", "--model", model, "--manifest", str(manifest), "-o", str(out_dir), "--batch-size", "8",
-                "--max-new-tokens", str(max_new_tokens), "--device", "cpu", "--bootstrap", "0", "-q"]  # fmt: skip
+                "--max-new-tokens", str(max_new_tokens), "--device", "cpu", "--bootstrap", "0", "-q",
+                "--engine", engine]  # fmt: skip
         if run(argv) != 0:
             raise SystemExit(f"eval failed: {' '.join(argv)}")
-    (row,) = json.loads((out_dir / "results.json").read_text())["sets"]
-    return row
+    results = json.loads((out_dir / "results.json").read_text())
+    (row,) = results["sets"]
+    return {**row, "engine": f"{results.get('engine', 'torch')} {results.get('dtype', '')}".strip()}
 
 
 def fine_tune(quickstart: Path, run_dir: Path, steps: int, lr: float, base_model: str) -> tuple[Path, float]:
@@ -63,6 +65,12 @@ def main() -> None:
     parser.add_argument("--grid", default="30:3e-6,30:1e-5,60:1e-5", help="steps:lr points, comma-separated.")
     parser.add_argument("--model", default="tiny.en-offline")
     parser.add_argument("--librivox", default=LIBRIVOX_DIR)
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "torch", "ctranslate2"),
+        help="Decoding engine of every eval (auto, as the quickstart: CTranslate2 when installed).",
+    )
     parser.add_argument("--no-write", action="store_true", help="Do not write benchmarks/RESULTS.md.")
     args = parser.parse_args()
 
@@ -74,14 +82,15 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     heldout = quickstart / STAGE_DIRS["heldout"] / data.EVAL_MANIFEST
     librivox = librivox_manifest(Path(args.librivox), work / "librivox.jsonl")
-    before = {name: evaluate(args.model, manifest, work / f"eval_{name}_before", EVAL_MAX_TOKENS)
+    tag = "" if args.engine == "auto" else f"_{args.engine}"  # each engine's evals in their own folders
+    before = {name: evaluate(args.model, manifest, work / f"eval_{name}_before{tag}", EVAL_MAX_TOKENS, args.engine)
               for name, manifest in (("heldout", heldout), ("librivox", librivox))}  # fmt: skip
     rows = []
     for point in args.grid.split(","):
         steps, lr = int(point.split(":")[0]), float(point.split(":")[1])
         run_dir = work / f"run_{steps}_{lr:g}"
         export, minutes = fine_tune(quickstart, run_dir, steps, lr, args.model)
-        after = {name: evaluate(str(export), manifest, run_dir / f"eval_{name}", EVAL_MAX_TOKENS)
+        after = {name: evaluate(str(export), manifest, run_dir / f"eval_{name}{tag}", EVAL_MAX_TOKENS, args.engine)
                  for name, manifest in (("heldout", heldout), ("librivox", librivox))}  # fmt: skip
         rows.append((steps, lr, minutes, after))
         print(steps, lr, {k: v["wer"] for k, v in after.items()}, flush=True)
@@ -93,7 +102,8 @@ def main() -> None:
     lines = [
         f"`{args.model}` fine-tuned with the quickstart's train config (batch 4, warm-up 10%, linear decay, fp32 "
         f"CPU) on its {data.TRAIN_SHARD} training mix; WER by `olmoasr eval --manifest` (greedy short form, "
-        f"--max-new-tokens {EVAL_MAX_TOKENS}) on the quickstart's held-out segments "
+        f"--max-new-tokens {EVAL_MAX_TOKENS}, {before['heldout']['engine']} engine) on the quickstart's held-out "
+        f"segments "
         f"({before['heldout']['reference_words']} words) and the 5 LibriVox utterances "
         f"({before['librivox']['reference_words']} words).",
         "",
@@ -111,7 +121,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        write_section("proof_quickstart", body)
+        write_section("proof_quickstart" + tag, body)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,26 @@ def seen_text_new_voice(corpus_dir: Path, out_dir: Path, count: int) -> Path:
     return speak_manifest(out_dir, tuple(text for text, _ in picks), tuple(voices), "seen_text_new_voice")
 
 
+def command_line(argv: list[str]) -> list[str]:
+    """argv without --note and its text (the note is printed below the figures)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip or arg == "--note" or arg.startswith("--note="):
+            skip = arg == "--note" and not skip
+            continue
+        out.append(arg)
+    return out
+
+
+def distinct_outputs(eval_dir: Path, row: dict) -> str:
+    """'k of n' different (normalised) hypotheses among a set's clips, from its utterances file."""
+    from olmoasr.text.normalize import normalize_english
+
+    path = eval_dir / f"{row['name']}.utterances.jsonl"
+    texts = [normalize_english(json.loads(line)["hypothesis"]) for line in path.read_text().splitlines()]
+    return f"{len(set(texts))} of {len(texts)}"
+
+
 def report(work: Path, stats: dict, device: str, config_name: str) -> str:
     """The RESULTS.md body, read back from the run's config.yaml, metrics.jsonl and the eval's results.json."""
     import yaml
@@ -73,13 +93,17 @@ def report(work: Path, stats: dict, device: str, config_name: str) -> str:
     wall = work / "run" / "wall_minutes.txt"
     if wall.exists():
         took = f"{float(wall.read_text()):.1f} min wall for training"
-    else:  # a run made before wall_minutes.txt was written: its summed step times
-        took = f"{sum(r['perf/step_time_s'] for r in losses) / 60:.1f} min of training steps"
-    seen, new = json.loads((work / "eval" / "results.json").read_text())["sets"]
+    else:  # a run made before wall_minutes.txt was written: its logged step times x the steps they stand for
+        steps = [r["step"] for r in losses]
+        seconds = sum(r["perf/step_time_s"] * (s - p) for r, s, p in zip(losses, steps, [0, *steps], strict=False))
+        took = f"{seconds / 60:.0f} min of training steps"
+    results = json.loads((work / "eval" / "results.json").read_text())
+    seen, new = results["sets"]
+    engine = f"{results.get('engine', 'torch')} engine, {results.get('dtype', 'float32')}"
     dims = config.get("dims") or {}
     size = f"d={dims['n_audio_state']}, {dims['n_audio_layer']}+{dims['n_text_layer']} layers" if dims else ""
     lines = [
-        f"`{' '.join(['python', *sys.argv])}`",
+        f"`{' '.join(['python', *command_line(sys.argv)])}`",
         "",
         f"{config_name} model{f' ({size})' if size else ''} from scratch, {losses[-1]['step']} steps x "
         f"{config['eff_batch_size']} segments, lr {config['lr']:g}, {config['precision']} on {device}, "
@@ -88,17 +112,22 @@ def report(work: Path, stats: dict, device: str, config_name: str) -> str:
         f"train loss {losses[0]['train/loss']:.2f} -> {losses[-1]['train/loss']:.2f}, teacher-forced "
         f"WER on training batches {100 * tf_wers[0]:.0f}% -> {100 * tf_wers[-1]:.0f}%.",
         "",
-        "| held-out set (never trained on) | utterances | words | greedy WER (S/D/I) |",
-        "|---|---|---|---|",
+        f"Scored by `olmoasr eval`'s short form (greedy, Whisper English normaliser; {engine}):",
+        "",
+        "| held-out set (never trained on) | utterances | words | greedy WER (S/D/I) | distinct outputs |",
+        "|---|---|---|---|---|",
     ]
     for label, row in (("training sentences, another voice", seen), ("new sentences", new)):
         lines.append(f"| {label} | {row['scored']} | {row['reference_words']} | **{row['wer']:.1f}%** "
-                     f"({row['substitutions']}/{row['deletions']}/{row['insertions']}) |")  # fmt: skip
+                     f"({row['substitutions']}/{row['deletions']}/{row['insertions']}) | "
+                     f"{distinct_outputs(work / 'eval', row)} |")  # fmt: skip
     lines += [
         "",
         "The first set separates listening from memorised text: its sentences were all trained on, so a decoder "
         "that recites training text without listening scores near 100% there (it picks another sentence), "
-        "and one that listens scores near its teacher-forced WER. The second set adds generalising to new text.",
+        "and one that listens scores near its teacher-forced WER. The second set adds generalising to new text. "
+        "Distinct outputs: how many different texts the model gave those clips (one text for every clip: it "
+        "does not listen).",
     ]
     if device != "cuda":
         lines += [
@@ -123,6 +152,7 @@ def main() -> None:
     parser.add_argument("--heldout", type=int, default=150, help="Utterances in the seen-text/new-voice set.")
     parser.add_argument("--no-write", action="store_true", help="Do not write benchmarks/RESULTS.md.")
     parser.add_argument("--section", default="proof_train", help="RESULTS.md section to (re)write.")
+    parser.add_argument("--note", default="", help="A paragraph added to the section (what the figures show).")
     parser.add_argument("--dry-run", action="store_true",
                         help="The cuda preset's code path (config, bf16, loader workers, in-loop and final eval) on "
                              "CPU with a micro model, 2 steps and a tiny corpus; writes nothing.")  # fmt: skip
@@ -171,6 +201,8 @@ def main() -> None:
         evaluate(str(export), manifests=[seen_manifest, corpus.eval_manifest], device=device, options=options,
                  show_progress=False)  # fmt: skip
     body = report(work, corpus.stats, device, preset["config"])
+    if args.note:
+        body += "\n\n" + args.note
     print(body)
     if not args.no_write:
         write_section(args.section, body)
