@@ -384,6 +384,19 @@ def original_filter(path: Path, out: Path, steps: list[dict]) -> int:
 # ------------------------------------------------------------------------------------------- measurements
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Linux keeps `ru_maxrss` across exec, so a child started from a big parent
+    would report the parent's size; the memory map's high-water mark (`VmHWM`) starts afresh at exec."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(job: str, input_path: str, out: str, config: str) -> None:
     """One measurement, in its own process: prints {"records", "seconds", "peak_rss_mb"}."""
     import yaml
@@ -415,8 +428,9 @@ def child(job: str, input_path: str, out: str, config: str) -> None:
         records = sum(original_filter(p, Path(out) / p.name, steps) for p in files)
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"records": records, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": peak_mb}))
+    print(
+        json.dumps({"records": records, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": peak_rss_mb()})
+    )
 
 
 def measure(job: str, input_path: Path, out: Path, config: str) -> dict:

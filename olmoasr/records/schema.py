@@ -13,6 +13,7 @@ count bad records.
 from __future__ import annotations
 
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -114,10 +115,18 @@ class SegmentRecord(DocumentTags, _SegmentFields):
         return (end - start) / 1000.0
 
 
+_CANONICAL_RANGE = re.compile(r"(\d\d):(\d\d):(\d\d)[.,](\d\d\d)_(\d\d):(\d\d):(\d\d)[.,](\d\d\d)")
+
+
 def segment_duration_s(record: dict[str, Any]) -> float:
     """Audio duration of a segment dict without building a model (hot path of filter/sample)."""
     ts = record.get("audio_timestamp")
     if isinstance(ts, str):
+        canonical = _CANONICAL_RANGE.fullmatch(ts)
+        if canonical is not None:  # `HH:MM:SS,mmm_HH:MM:SS,mmm`, as prep writes it: one match, no splitting
+            h0, m0, s0, ms0, h1, m1, s1, ms1 = map(int, canonical.groups())
+            end_ms = ((h1 * 60 + m1) * 60 + s1) * 1000 + ms1
+            return max(0, end_ms - (((h0 * 60 + m0) * 60 + s0) * 1000 + ms0)) / 1000.0
         try:
             start, end = parse_range_ms(ts)
             return max(0, end - start) / 1000.0
