@@ -13,7 +13,7 @@ ORDER = 5
 def quickstart_command(
     folder: Path = typer.Argument(..., help="Folder for every stage's outputs (created; re-running resumes)."),
     steps: int = typer.Option(
-        None, "--steps", help="Training steps (default: 30 fine-tuning tiny.en, 200 for the micro model)."
+        None, "--steps", help="Training steps (default: 5 fine-tuning tiny.en, 200 for the micro model)."
     ),
     force: bool = typer.Option(False, "--force", help="Start over: delete what an earlier quickstart wrote there."),
     workers: int = typer.Option(None, "-w", "--workers", help="Worker processes for the data stages (default: all)."),
