@@ -72,6 +72,7 @@ def main() -> None:
         help="Decoding engine of every eval (auto, as the quickstart: CTranslate2 when installed).",
     )
     parser.add_argument("--no-write", action="store_true", help="Do not write benchmarks/RESULTS.md.")
+    parser.add_argument("--note", default="", help="A paragraph added to the section (what the figures show).")
     args = parser.parse_args()
 
     from olmoasr.quickstart import data
@@ -118,6 +119,9 @@ def main() -> None:
                   and lv["wer"] - before["librivox"]["wer"] <= ALLOWED_LIBRIVOX_RISE)  # fmt: skip
         lines.append(f"| {steps} | {lr:g} | {minutes:.1f} | {cell(held, before['heldout'])} | "
                      f"{cell(lv, before['librivox'])} | **{'PASS' if passed else 'FAIL'}** |")  # fmt: skip
+    lines += ["", "Training minutes are wall time on the machine above (compare rows only roughly when it is shared)."]
+    if args.note:
+        lines += ["", args.note]
     body = "\n".join(lines)
     print(body)
     if not args.no_write:

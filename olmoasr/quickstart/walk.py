@@ -463,7 +463,7 @@ def wer_note(summary: QuickstartSummary, lower: bool) -> str:
 
     if summary.mode == "finetune" and lower:
         measured = summary.steps == DEFAULT_STEPS["finetune"] and summary.base_model == OFFLINE_MODEL
-        return ("fine-tuning on a few minutes of the sample's synthetic voices adapted tiny.en to them"
+        return ("fine-tuning on a few minutes of the sample's synthetic voices moved tiny.en towards them"
                 + (" (benchmarks/RESULTS.md, proof_quickstart: its WER on real LibriVox speech is unchanged)."
                    if measured else "."))  # fmt: skip
     return "with a few minutes of synthetic speech this shows the pipeline works end to end, not a better model."
