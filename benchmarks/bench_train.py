@@ -177,8 +177,10 @@ def main() -> None:
             lines += ["", *accelerator_table(Path(tmp), "cuda", args.gpu_variants.split(","), args.gpu_batch,
                                              args.gpu_steps, args.segments, workers, args.compile)]  # fmt: skip
         else:
-            lines += ["", "GPU MFU (target >= 40% for small on one H100): **pending** — no GPU on this machine; "
-                      "`python benchmarks/bench_train.py --skip-cpu` on a CUDA machine writes the table."]  # fmt: skip
+            lines += ["", "GPU MFU (tiny/base/small, bf16, DDP on one device; target >= 40% for small on one H100): "
+                      "**not measured** — no GPU on this machine. `python benchmarks/bench_train.py --device cuda` "
+                      "on a CUDA machine writes that table; `--dry-run` runs its code path on CPU "
+                      "(tests/train/test_gpu_paths.py)."]  # fmt: skip
     body = "\n".join(lines)
     print(body)
     write_section("bench_train", body)
