@@ -66,8 +66,8 @@ OPTIONS = {
 }
 OPTIONS_TEXT = (
     "greedy (beam 1, best_of 1) and language `en` everywhere. Short clips: temperature 0 only (no fallback), "
-    "without timestamps. 10-minute sequential: transcribe()'s defaults: temperature fallback 0.0-1.0 step 0.2 "
-    "(compression 2.4, log-prob -1.0, no-speech 0.6), timestamps on, condition_on_previous_text. 10-minute "
+    "without timestamps. Long file, sequential: transcribe()'s defaults: temperature fallback 0.0-1.0 step 0.2 "
+    "(compression 2.4, log-prob -1.0, no-speech 0.6), timestamps on, condition_on_previous_text. Long file, "
     "batched: batch 8, Silero VAD chunks of <= 30 s, without timestamps, no conditioning, the same fallback "
     "schedule (faster-whisper's BatchedInferencePipeline decodes at its first temperature only; olmoasr retries "
     "the chunks that fail)."
@@ -377,7 +377,8 @@ def write(results: dict, labels: list[str], workloads: list[str], args, loads: l
         "its allocator kept counts); x fw = faster-whisper's wall time "
         "over this system's, same round, median over rounds, against faster-whisper at the same compute type "
         "(float32 for the torch systems) in the same mode (sequential / batched pipeline); x fw CPU the same "
-        "with CPU seconds. WER against the LibriVox transcription (olmoasr's English normaliser).",
+        "with CPU seconds. WER against the LibriVox transcription (olmoasr's English normaliser), range over rounds "
+        "(sampling at temperature > 0 differs from run to run).",
         "",
         f"Decoding options: {OPTIONS_TEXT}",
         "",
@@ -392,7 +393,8 @@ def write(results: dict, labels: list[str], workloads: list[str], args, loads: l
                 continue
             best = min(runs, key=lambda r: r["wall"])
             rtfx = [r["seconds"] / r["wall"] for r in runs]
-            wer = corpus_wer([normalize_english(truth)], [normalize_english(best["text"])]).wer
+            wers = [corpus_wer([normalize_english(truth)], [normalize_english(r["text"])]).wer for r in runs]
+            wer_text = f"{min(wers):.1%}" if max(wers) - min(wers) < 0.0005 else f"{min(wers):.1%}-{max(wers):.1%}"
             versus = reference_label(label)
             ratio = ratio_cpu = "-"
             if versus and (versus, workload) in results:
@@ -402,7 +404,7 @@ def write(results: dict, labels: list[str], workloads: list[str], args, loads: l
             name = label if label.startswith("openai") else f"{label} ({mode[workload]})"
             lines.append(
                 f"| {names[workload]} | {name} | {max(rtfx):.1f} | {min(rtfx):.1f}-{max(rtfx):.1f} | "
-                f"{best['wall']:.1f} | {best['cpu']:.1f} | {wer:.1%} | {max(r['rss_mb'] for r in runs):.0f} | "
+                f"{best['wall']:.1f} | {best['cpu']:.1f} | {wer_text} | {max(r['rss_mb'] for r in runs):.0f} | "
                 f"{ratio} | {ratio_cpu} |"
             )
     text = "\n".join(lines)
