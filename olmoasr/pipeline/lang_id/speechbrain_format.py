@@ -283,9 +283,12 @@ def load_state_dict_into(module: torch.nn.Module, path: Path) -> None:
     """Load a SpeechBrain `.ckpt` (a torch-saved state dict) with `weights_only=True`; one-line errors."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:  # torch's message advises weights_only=False: never repeat that
-        raise ConfigError(str(path), f"refusing to unpickle: {refusal_reason(err)}") from None
     except Exception as err:  # unpickling errors differ across torch versions
+        if isinstance(err, pickle.UnpicklingError):  # torch's message advises weights_only=False: never repeat it
+            reason = refusal_reason(err)
+            if "Python object" in reason:
+                raise ConfigError(str(path), f"refusing to unpickle: {reason}") from None
+            raise ConfigError(str(path), f"cannot load checkpoint ({reason})") from None
         reason = " ".join(str(err).split())[:200]
         raise ConfigError(str(path), f"cannot load checkpoint ({type(err).__name__}: {reason})") from err
     if not isinstance(state, dict):
