@@ -60,6 +60,14 @@ class InferenceWeights:
     def clear(self) -> None:
         self._entries.clear()
 
+    # A copy (deepcopy, pickle) starts empty and rebuilds on demand: entries are stamped with the source
+    # tensors' storage, which a copy does not share, and oneDNN's packed weights cannot be copied at all.
+    def __deepcopy__(self, memo: dict) -> InferenceWeights:
+        return InferenceWeights()
+
+    def __getstate__(self) -> dict:
+        return {"_entries": {}}
+
 
 def _stamp(tensor: Tensor) -> tuple:
     try:

@@ -286,3 +286,20 @@ def test_bfloat16_decoding_derives_the_float32_projection_once(make_model):
         logits = model.logits(tokens[:, position : position + 1], features, kv_cache=cache)
     assert logits.dtype == torch.float32
     assert projections() == made
+
+
+def test_a_model_used_for_decoding_copies_and_pickles(make_model):
+    """Derived weights (oneDNN's packed logits weight among them) are not copied: a copy rebuilds its own."""
+    import copy
+    import pickle
+
+    model = make_model()
+    mel, tokens = _inputs(model)
+    with torch.inference_mode():
+        expected = model(mel, tokens)
+    assert model.decoder.derived._entries
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert not twin.decoder.derived._entries
+        with torch.inference_mode():
+            assert (twin(mel, tokens) - expected).abs().max() < 1e-5
+        assert twin.decoder.derived._entries
