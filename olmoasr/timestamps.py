@@ -70,3 +70,13 @@ def norm_end_to_ms(value: int | float | str | None) -> int | None:
     if isinstance(value, int | float):
         return int(value)
     return parse_time_ms(value)
+
+
+def seconds_to_ms(seconds: float) -> int:
+    """Float seconds (a decoder's timestamps) -> integer milliseconds, never negative."""
+    return max(0, round(seconds * 1000))
+
+
+def format_seconds(seconds: float, decimal_marker: str = ".") -> str:
+    """12.3456 -> '00:00:12.346' (',' as the marker for SRT)."""
+    return format_time_ms(seconds_to_ms(seconds), decimal_marker)

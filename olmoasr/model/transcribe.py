@@ -169,7 +169,7 @@ def _first_with_words(segments: list[dict]) -> dict | None:
 
 def _print_segments(segments: list[dict]) -> None:
     from olmoasr.console import stdout_console
-    from olmoasr.outputs.format import format_seconds
+    from olmoasr.timestamps import format_seconds
 
     for segment in segments:
         line = f"[{format_seconds(segment['start'])} --> {format_seconds(segment['end'])}] {segment['text']}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from olmoasr.io.atomic import atomic_write_text
-from olmoasr.outputs.format import format_seconds, seconds_to_ms
+from olmoasr.timestamps import format_seconds, seconds_to_ms
 
 
 def _segment_text(segment: dict) -> str:
