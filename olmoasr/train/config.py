@@ -70,7 +70,7 @@ class TrainConfig:
     # what fills a window after a segment shorter than 30 s (olmoasr.model.features.log_mel_batch): mel (the
     # spectrogram padding `transcribe` gives a model) | audio (the samples padding of the original trainer,
     # Hugging Face and `eval`'s short form) | mixed (each sample one or the other, from its seeded draw: the
-    # model then reads both; tests/train/test_listening.py, benchmarks/proof_feature_padding.py)
+    # model then reads both; benchmarks/RESULTS.md "proof_feature_padding", tests/train/test_listening.py)
     feature_padding: str = "mixed"
     # --- precision / parallelism --------------------------------------------------------------
     precision: str = "bfloat16"
