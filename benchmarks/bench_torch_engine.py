@@ -18,10 +18,11 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _children import load_average, run_json_child  # this script's folder is first on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox"  # Debian's pocketsphinx-testdata
@@ -144,17 +145,7 @@ def step_times(model) -> dict:
 def run_worker(system: str, workload: str, threads: int, tree: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, __file__, "--worker", system, workload, "--threads", str(threads)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"{system} {workload} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def load_average() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return float("nan")
+    return run_json_child(command, env, f"{system} {workload}")
 
 
 def main() -> None:

@@ -33,10 +33,11 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _children import load_average, run_json_child  # this script's folder is first on sys.path
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRIVOX = "/usr/share/pocketsphinx/test/data/librivox"  # Debian's pocketsphinx-testdata
@@ -278,17 +279,7 @@ def run_worker(label: str, workloads: list[str], args) -> dict:
     }
     command = [sys.executable, __file__, "--worker", label, ",".join(workloads)]
     command += ["--threads", threads, "--clips", str(args.clips), "--minutes", str(args.minutes)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.exit(f"bench_transcribe.py: {label} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def load_average() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return float("nan")
+    return run_json_child(command, env, label)
 
 
 def applies(label: str, workload: str) -> bool:

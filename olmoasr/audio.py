@@ -19,7 +19,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -345,18 +345,19 @@ def encode_flac(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
     with av.open(buf, mode="w", format="flac") as container:
         stream = container.add_stream("flac", rate=sample_rate, layout="mono")
         stream.codec_context.format = "s16"
-        frame_size = 4608
-        for start in range(0, max(len(samples), 1), frame_size):
-            chunk = samples[start : start + frame_size]
-            if len(chunk) == 0:
-                break
-            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate = sample_rate
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        _encode_mono_s16(container, stream, samples, sample_rate, frame_size=4608)
     return buf.getvalue()
+
+
+def _encode_mono_s16(container: Any, stream: Any, pcm: np.ndarray, sample_rate: int, frame_size: int) -> None:
+    """Feed int16 mono samples to `stream` in frames of `frame_size`, flush the encoder, mux every packet."""
+    for start in range(0, len(pcm), frame_size):
+        frame = av.AudioFrame.from_ndarray(pcm[start : start + frame_size].reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = sample_rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
 
 
 def write_audio(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
@@ -429,12 +430,6 @@ def encode_audio(samples: np.ndarray, suffix: str, bit_rate: int | None = None) 
         if default_rate is not None:
             stream.bit_rate = bit_rate or default_rate
         stream.codec_context.flags |= av.codec.context.Flags.bitexact
-        block = SAMPLE_RATE  # one second per frame; the encoder re-frames internally
-        for start in range(0, len(pcm), block):
-            frame = av.AudioFrame.from_ndarray(pcm[start : start + block].reshape(1, -1), format="s16", layout="mono")
-            frame.sample_rate = SAMPLE_RATE
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+        # one second per frame; the encoder re-frames internally
+        _encode_mono_s16(container, stream, pcm, SAMPLE_RATE, frame_size=SAMPLE_RATE)
     return buf.getvalue()
