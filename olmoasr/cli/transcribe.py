@@ -161,9 +161,9 @@ def transcribe_command(
     if summary.failed:
         console.print(f"{summary.failed} file(s) failed:", highlight=False)
         for path, reason in summary.failures:
-            console.print(
-                f"  {path}: {reason}" if str(path) not in reason else f"  {reason}", highlight=False, markup=False
-            )
+            # one line per file however long its path (soft_wrap: rich does not fold it at the console width)
+            line = f"  {path}: {reason}" if str(path) not in reason else f"  {reason}"
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
         return 1
     return 0
 

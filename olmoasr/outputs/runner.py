@@ -234,7 +234,7 @@ def print_dropped(summary: RunSummary, console, limit: int = 5) -> None:
     for path, chunks in summary.dropped:
         shown = [f"{c['start']:.1f}-{c['end']:.1f} s ({c['reason']})" for c in chunks[:limit]]
         more = f", and {len(chunks) - limit} more" if len(chunks) > limit else ""
-        console.print(f"  {path}: {', '.join(shown)}{more}", highlight=False, markup=False)
+        console.print(f"  {path}: {', '.join(shown)}{more}", highlight=False, markup=False, soft_wrap=True)
 
 
 class _Display:

@@ -50,6 +50,9 @@ def test_directory_with_a_corrupt_file(tmp_path, model_pair, librivox_utterances
     err = capsys.readouterr().err
     assert code == 1
     assert "broken.mp3" in err and "1 file(s) failed" in err and "transcribed 2 file(s)" in err
+    # the failure is one line naming the file and ending with its whole reason, not folded at 80 columns
+    failure = [line for line in err.splitlines() if line.startswith(f"  {inputs / 'broken.mp3'}:")]
+    assert len(failure) == 1 and len(failure[0]) > 80 and failure[0].endswith(")"), err
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.*")) == [
         "a.json",
         "a.srt",
