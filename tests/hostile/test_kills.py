@@ -11,18 +11,24 @@ import sys
 
 from .conftest import files_under, record
 
-KILL_MID_SHARD = """
+
+def kill_after_writing(count: int, shard: str) -> str:
+    """A `python -c` program: the olmoasr CLI, SIGKILLed once the writer of `shard` has written `count` records."""
+    return f"""
 import os, signal, sys
 from olmoasr.io import jsonl
 real = jsonl.JsonlWriter.write
 def write(self, record):
     real(self, record)
-    if self.count == 3 and "mix_00001" in str(self.path):  # the second shard is half written
+    if self.count == {count} and {shard!r} in str(self.path):
         os.kill(os.getpid(), signal.SIGKILL)
 jsonl.JsonlWriter.write = write
 from olmoasr.cli.main import run
 sys.exit(run(sys.argv[1:]))
 """
+
+
+KILL_MID_SHARD = kill_after_writing(3, "mix_00001")  # the second shard is half written
 
 
 def shard_lines(folder):
@@ -52,18 +58,7 @@ def test_sample_killed_mid_write_leaves_no_temporaries_after_the_rerun(tmp_path,
     assert same and len(shard_lines(tmp_path / "mix")) == 4
 
 
-KILL_MID_SEGMENTS = """
-import os, signal, sys
-from olmoasr.io import jsonl
-real = jsonl.JsonlWriter.write
-def write(self, record):
-    real(self, record)
-    if self.count == 2 and "shard_2" in str(self.path):  # the third shard is half written
-        os.kill(os.getpid(), signal.SIGKILL)
-jsonl.JsonlWriter.write = write
-from olmoasr.cli.main import run
-sys.exit(run(sys.argv[1:]))
-"""
+KILL_MID_SEGMENTS = kill_after_writing(2, "shard_2")  # the third shard is half written
 
 
 def test_prep_segment_killed_mid_write_leaves_only_complete_files_and_reruns_to_the_same_bytes(tmp_path, cli):
